@@ -1,0 +1,127 @@
+/* ddb.h - the DynamoDB access module: JSON protocol 1.0 over HTTP(S) with
+ * libcurl, SigV4, retries with backoff, pagination, batching.
+ *
+ * Requests and responses are json-c objects in DynamoDB's wire format
+ * (AttributeValues). Use ddb_marshal/ddb_unmarshal to convert plain JSON.
+ * One struct ddb per thread: it owns curl handles and is not thread-safe.
+ * Credentials are shared by all handles of a process (refreshed under a lock).
+ */
+#ifndef PORTAL_DDB_H
+#define PORTAL_DDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+struct config;
+
+#define DDB_MAX_ATTEMPTS	4
+#define DDB_BACKOFF_BASE_MS	25
+#define DDB_BACKOFF_MAX_MS	20000
+#define DDB_CONNECT_TIMEOUT_MS	1000
+#define DDB_TOTAL_TIMEOUT_MS	3000
+#define DDB_BATCH_GET_MAX	100
+#define DDB_BATCH_WRITE_MAX	25
+
+/* Error detail travels with the call. */
+struct ddb_error {
+	int	 http_status;		/* 0 for network errors */
+	char	 code[64];		/* short __type: "ConditionalCheckFailedException", "NetworkError" ... */
+	char	 message[256];
+	bool	 retryable;
+	int	 attempts;
+};
+
+struct ddb;
+
+/* A handle for one thread. cfg is borrowed and must outlive the handle. */
+struct ddb *ddb_new(const struct config *cfg);
+void ddb_free(struct ddb *ddb);	/* NULL-safe */
+/* Calls made by this handle since it was created (HTTP requests, retries included). */
+unsigned ddb_request_count(const struct ddb *ddb);
+/* Process-wide total over all handles. */
+unsigned long ddb_total_request_count(void);
+/* Calls end no later than this wall-clock time (ms since epoch); 0 clears it. */
+void ddb_set_deadline(struct ddb *ddb, int64_t deadline_ms);
+
+/* True for errors worth a 503 (store unreachable, throttled, 5xx after retries). */
+bool ddb_error_is_unavailable(const struct ddb_error *err);
+/* True for ConditionalCheckFailedException (also inside a TransactionCanceled). */
+bool ddb_error_is_condition_failed(const struct ddb_error *err);
+/* The retry decision of the SDKs' standard mode for this error. */
+bool ddb_error_retryable(int http_status, const char *code);
+/* Backoff before attempt n+1 (n >= 1): full jitter, base DDB_BACKOFF_BASE_MS * 2^(n-1). */
+int64_t ddb_backoff_ms(int attempt);
+
+/* Raw call of one operation ("GetItem", ...) with retries. request is
+ * borrowed; *response is owned by the caller. 0 or -1 with err filled. */
+int ddb_call(struct ddb *ddb, const char *op, json_object *request,
+    json_object **response, struct ddb_error *err);
+
+/* Several independent calls at once (curl multi); each gets its own result.
+ * Returns 0 when all succeeded, -1 when any failed (see each err). */
+struct ddb_op {
+	const char		*op;
+	json_object		*request;	/* borrowed */
+	json_object		*response;	/* owned by the caller after the call */
+	struct ddb_error	 err;
+	int			 rc;
+};
+int ddb_call_parallel(struct ddb *ddb, struct ddb_op *ops, size_t n);
+
+/* Item operations. key/item are AttributeValue maps (borrowed). extra is an
+ * optional object merged into the request (ConditionExpression,
+ * ExpressionAttributeNames/Values, ReturnValues, ...; borrowed). */
+int ddb_get_item(struct ddb *ddb, const char *table, json_object *key, bool consistent,
+    json_object **item /* NULL when absent */, struct ddb_error *err);
+int ddb_put_item(struct ddb *ddb, const char *table, json_object *item,
+    json_object *extra, json_object **attributes, struct ddb_error *err);
+int ddb_update_item(struct ddb *ddb, const char *table, json_object *key,
+    json_object *extra, json_object **attributes, struct ddb_error *err);
+int ddb_delete_item(struct ddb *ddb, const char *table, json_object *key,
+    json_object *extra, json_object **attributes, struct ddb_error *err);
+
+/* Query/Scan. request is a complete request object (TableName, ...; borrowed).
+ * _all follows LastEvaluatedKey to the end and returns a json array of items.
+ * _page makes one call; *last_key is the LastEvaluatedKey or NULL at the end. */
+int ddb_query_all(struct ddb *ddb, json_object *request, json_object **items, struct ddb_error *err);
+int ddb_scan_all(struct ddb *ddb, json_object *request, json_object **items, struct ddb_error *err);
+int ddb_query_page(struct ddb *ddb, json_object *request, json_object **items,
+    json_object **last_key, struct ddb_error *err);
+int ddb_scan_page(struct ddb *ddb, json_object *request, json_object **items,
+    json_object **last_key, struct ddb_error *err);
+
+/* BatchGetItem over any number of keys (split by 100, UnprocessedKeys resubmitted). */
+int ddb_batch_get(struct ddb *ddb, const char *table, json_object *keys /* array */,
+    json_object **items, struct ddb_error *err);
+/* BatchWriteItem: puts (array of items) and deletes (array of keys), either may be NULL. */
+int ddb_batch_write(struct ddb *ddb, const char *table, json_object *puts,
+    json_object *deletes, struct ddb_error *err);
+/* TransactWriteItems: items is the TransactItems array (borrowed). */
+int ddb_transact_write(struct ddb *ddb, json_object *transact_items, struct ddb_error *err);
+
+int ddb_create_table(struct ddb *ddb, json_object *request, struct ddb_error *err);
+/* *description is the Table object; an absent table is -1 with err->code
+ * "ResourceNotFoundException". */
+int ddb_describe_table(struct ddb *ddb, const char *table, json_object **description, struct ddb_error *err);
+int ddb_delete_table(struct ddb *ddb, const char *table, struct ddb_error *err);
+/* Waits until the table is ACTIVE (or gone when want_active is false). */
+int ddb_wait_table(struct ddb *ddb, const char *table, bool want_active, int timeout_ms, struct ddb_error *err);
+
+/* Marshalling between plain JSON and AttributeValues. Numbers keep their exact
+ * decimal text both ways. Return new objects (caller owns) or NULL on input
+ * that cannot be represented (with *cause, a static string). */
+json_object *ddb_marshal_value(json_object *plain, const char **cause);
+json_object *ddb_marshal_item(json_object *plain_object, const char **cause);
+json_object *ddb_unmarshal_value(json_object *attribute_value, const char **cause);
+json_object *ddb_unmarshal_item(json_object *item, const char **cause);
+/* Shorthands for building AttributeValues. */
+json_object *ddb_av_s(const char *s);
+json_object *ddb_av_n(const char *decimal_text);
+json_object *ddb_av_n_int(int64_t n);
+/* A json-c number that serialises as exactly this decimal text. */
+json_object *ddb_json_number(const char *decimal_text);
+
+#endif

@@ -1,0 +1,93 @@
+/* http.h - the request/response model, independent of FastCGI or Lambda. */
+#ifndef PORTAL_HTTP_H
+#define PORTAL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "util.h"
+
+#define MAX_BODY_BYTES		(64 * 1024)
+#define MAX_HEADERS		64
+#define MAX_QUERY_PARAMS	32
+#define MAX_PATH_PARAMS		4
+#define REQUEST_ID_MAX		64
+
+struct kv {
+	char	*name;
+	char	*value;
+};
+
+struct user;
+struct app;
+
+struct request {
+	char		*method;		/* "GET", ... */
+	char		*path;			/* percent-decoded path */
+	char		*raw_path;		/* as received (segments decoded one by one) */
+	char		*raw_query;		/* as received, without '?' */
+	struct kv	 query[MAX_QUERY_PARAMS];	/* percent-decoded */
+	size_t		 nquery;
+	bool		 query_bad;		/* a bad escape or too many params */
+	struct kv	 headers[MAX_HEADERS];	/* names lower-cased */
+	size_t		 nheaders;
+	char		*body;			/* NUL-terminated copy, may be NULL */
+	size_t		 body_len;
+	bool		 body_too_large;	/* the entry saw more than MAX_BODY_BYTES */
+	char		*remote_addr;
+
+	/* Filled by the router. */
+	char		 request_id[REQUEST_ID_MAX + 1];
+	char		*params[MAX_PATH_PARAMS];	/* {id} segments, decoded */
+	size_t		 nparams;
+	struct user	*user;			/* the authenticated caller */
+	json_object	*json;			/* parsed body when the route takes one */
+	struct app	*app;			/* per-thread context (store handle, config) */
+	int64_t		 started_ms;
+	int64_t		 deadline_ms;		/* 0 = none (Lambda sets one) */
+	unsigned	 ddb_calls_at_start;
+};
+
+struct response {
+	int		 status;
+	struct kv	 headers[MAX_HEADERS];
+	size_t		 nheaders;
+	struct buf	 body;
+};
+
+/* Lifecycle: init zeroes; reset frees everything the request owns. NULL-safe. */
+void request_init(struct request *req);
+void request_reset(struct request *req);
+void request_set_method(struct request *req, const char *method);
+/* Sets the path (raw, not decoded) and splits off a query when path has '?'. */
+void request_set_path(struct request *req, const char *raw_path);
+/* Parses a raw query string into decoded params. */
+void request_set_query(struct request *req, const char *raw_query);
+/* Adds a header; the name is lower-cased; a repeated name is joined with ", ". */
+void request_add_header(struct request *req, const char *name, const char *value);
+/* Copies the body (len bytes). Bodies over MAX_BODY_BYTES only set body_too_large. */
+void request_set_body(struct request *req, const char *body, size_t len);
+/* Borrowed header value by lower-case name, or NULL. */
+const char *request_header(const struct request *req, const char *name);
+/* Borrowed query value, or NULL. */
+const char *request_query(const struct request *req, const char *name);
+
+void response_init(struct response *res);
+void response_reset(struct response *res);
+/* Replaces (or adds) a header. */
+void response_set_header(struct response *res, const char *name, const char *value);
+const char *response_header(const struct response *res, const char *name);
+/* Sets status and a JSON body; consumes obj (json_object_put). */
+void response_json(struct response *res, int status, json_object *obj);
+/* Sets status and the SPEC error body {"error":{"code","message"}}. */
+void response_error(struct response *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Empty body with status (e.g. 204). */
+void response_empty(struct response *res, int status);
+/* Standard reason phrase. */
+const char *http_reason(int status);
+
+#endif

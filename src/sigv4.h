@@ -1,0 +1,46 @@
+/* sigv4.h - AWS Signature Version 4 (HMAC-SHA256) with OpenSSL. */
+#ifndef PORTAL_SIGV4_H
+#define PORTAL_SIGV4_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "http.h"	/* struct kv */
+
+struct sigv4_request {
+	const char	*method;
+	const char	*path;		/* absolute path as sent, not yet URI-encoded */
+	const char	*query;		/* raw query string without '?', may be NULL */
+	const struct kv	*headers;	/* every header to sign, including host */
+	size_t		 nheaders;
+	const char	*body;
+	size_t		 body_len;
+};
+
+struct sigv4_credentials {
+	const char	*access_key_id;
+	const char	*secret_access_key;
+	const char	*session_token;	/* NULL when none */
+};
+
+struct sigv4_result {
+	char	*canonical_request;	/* all owned; free with sigv4_result_free */
+	char	*string_to_sign;
+	char	*signature;		/* lower-case hex */
+	char	*authorization;		/* full Authorization header value */
+	char	 amz_date[17];		/* YYYYMMDDTHHMMSSZ */
+};
+
+/* Signs req for region/service at time t. The caller sends X-Amz-Date =
+ * res->amz_date (and X-Amz-Security-Token when session_token is set); both
+ * must be among req->headers when they are to be signed, as the AWS suite
+ * does. Returns 0, or -1 on bad input. */
+int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *creds,
+    const char *region, const char *service, time_t t, struct sigv4_result *res);
+void sigv4_result_free(struct sigv4_result *res);	/* NULL-safe */
+/* Lower-case hex SHA-256 of data into out (65 bytes). */
+void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
+/* Formats t as YYYYMMDDTHHMMSSZ into out (17 bytes). */
+void sigv4_amz_date(time_t t, char out[17]);
+
+#endif

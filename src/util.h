@@ -1,0 +1,75 @@
+/* util.h - allocation that never fails, growable buffers, small helpers. */
+#ifndef PORTAL_UTIL_H
+#define PORTAL_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Out-of-memory is decided here once: these log and abort(). */
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Formatted allocation; the caller frees the result. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* A growable byte buffer, always NUL-terminated after the first append. */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+#define BUF_INIT { NULL, 0, 0 }
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);	/* len = 0, keeps memory */
+void buf_free(struct buf *b);	/* releases memory; NULL-safe */
+/* Hands the data to the caller (who frees it) and empties the buffer. */
+char *buf_steal(struct buf *b);
+
+/* Wall clock in milliseconds since the epoch, and monotonic milliseconds. */
+int64_t now_ms(void);
+int64_t mono_ms(void);
+/* Formats t as RFC 3339 UTC ("2026-11-24T15:04:05Z") into out (at least 21 bytes). */
+void time_rfc3339(time_t t, char out[static 21]);
+/* Parses RFC 3339 UTC ("...Z" with optional fraction); -1 on bad input. */
+int time_parse_rfc3339(const char *s, time_t *out);
+/* Sleeps for ms milliseconds. */
+void sleep_ms(int64_t ms);
+
+/* Cryptographically random bytes (OpenSSL RAND_bytes); aborts on failure. */
+void random_bytes(void *out, size_t len);
+/* A random number in [0, n). */
+uint64_t random_below(uint64_t n);
+
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void hex_encode(const unsigned char *in, size_t len, char *out);
+/* base64url without padding; the caller frees the result. */
+char *base64url_encode(const unsigned char *in, size_t len);
+/* Strict base64url decode (no padding, alphabet only); NULL on bad input. */
+unsigned char *base64url_decode(const char *in, size_t inlen, size_t *outlen);
+/* Standard base64 (with padding). */
+char *base64_encode(const unsigned char *in, size_t len);
+unsigned char *base64_decode(const char *in, size_t inlen, size_t *outlen);
+
+/* Percent-decodes in place ('+' stays '+' unless plus_is_space); -1 on a bad escape. */
+int percent_decode(char *s, bool plus_is_space);
+/* Percent-encodes per RFC 3986 unreserved set (SigV4 style); caller frees. */
+char *percent_encode(const char *s, bool encode_slash);
+
+/* True when s is valid UTF-8 of length len. */
+bool utf8_valid(const char *s, size_t len);
+/* Case-insensitive ASCII comparison. */
+int ascii_casecmp(const char *a, const char *b);
+/* Parses a decimal integer strictly (whole string, range); -1 on failure. */
+int parse_long(const char *s, long min, long max, long *out);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
