@@ -15,6 +15,15 @@ struct ddb_error;
 #define AUTH_LEEWAY_S		60
 #define AUTH_JWKS_REFETCH_S	60
 #define ROLE_CACHE_TTL_S	30
+#define ROLE_CACHE_MAX		10000	/* entries per process */
+#define AUTH_JWKS_RETRY_S	5	/* retry after a failed first fetch */
+#define AUTH_JWKS_TIMEOUT_MS	5000
+#define AUTH_JWKS_MAX_BYTES	(1024 * 1024)
+#define AUTH_JWKS_MAX_KEYS	64
+#define AUTH_MIN_RSA_BITS	2048
+#define AUTH_MAX_SUB_BYTES	1024
+#define AUTH_MAX_KID_BYTES	256
+#define AUTH_REALM		"turbotech-portal"
 
 enum role { ROLE_NONE = 0, ROLE_CLIENT = 1, ROLE_TEAM = 2, ROLE_ADMIN = 3 };
 
@@ -23,14 +32,17 @@ struct auth_claims {
 	char	*email;		/* NULL when absent */
 	char	*name;		/* NULL when absent */
 	int64_t	 exp;
+	bool	 email_unverified;	/* the token says email_verified: false */
 };
 
-/* The caller as the users table knows them. */
+/* The caller as the users table knows them. All strings owned (user_free). */
 struct user {
 	char		*id;
 	char		*email;		/* may be NULL */
 	char		*name;		/* may be NULL */
 	enum role	 role;
+	char		*created_at;	/* RFC 3339; may be NULL */
+	char		*last_seen_at;	/* RFC 3339; may be NULL */
 };
 
 struct auth;
@@ -63,6 +75,12 @@ int auth_authenticate_or_reply(struct request *req, struct response *res);
 int auth_require_or_reply(struct request *req, struct response *res, enum role role);
 /* Drops a user's cached role (after a role change in this process). */
 void auth_role_cache_forget(const char *user_id);
+/* Empties the role cache (tests). */
+void auth_role_cache_clear(void);
+/* Test hook: the role cache lifetime in ms (<= 0 restores ROLE_CACHE_TTL_S). */
+void auth_role_cache_set_ttl_ms(int64_t ttl_ms);
+/* A deep copy of user (NULL-safe); the caller frees it with user_free. */
+struct user *user_dup(const struct user *user);
 void user_free(struct user *user);	/* NULL-safe */
 
 #endif

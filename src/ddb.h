@@ -24,6 +24,10 @@ struct config;
 #define DDB_TOTAL_TIMEOUT_MS	3000
 #define DDB_BATCH_GET_MAX	100
 #define DDB_BATCH_WRITE_MAX	25
+#define DDB_BATCH_ROUNDS_MAX	8	/* submissions of one batch before unprocessed entries are an error */
+#define DDB_PARALLEL_MAX	8	/* easy handles kept for ddb_call_parallel */
+#define DDB_RESPONSE_MAX	(64 * 1024 * 1024)
+#define DDB_WAIT_POLL_MS	100
 
 /* Error detail travels with the call. */
 struct ddb_error {
@@ -32,6 +36,7 @@ struct ddb_error {
 	char	 message[256];
 	bool	 retryable;
 	int	 attempts;
+	bool	 condition_failed;	/* ConditionalCheckFailed, also as a TransactionCanceled reason */
 };
 
 struct ddb;

@@ -26,8 +26,8 @@ struct app;
 
 struct request {
 	char		*method;		/* "GET", ... */
-	char		*path;			/* percent-decoded path */
-	char		*raw_path;		/* as received (segments decoded one by one) */
+	char		*path;			/* as received, without the query; the
+						 * router decodes segment by segment */
 	char		*raw_query;		/* as received, without '?' */
 	struct kv	 query[MAX_QUERY_PARAMS];	/* percent-decoded */
 	size_t		 nquery;

@@ -1,0 +1,28 @@
+/* app.c - the per-thread context handed to handlers. */
+#include <stdlib.h>
+
+#include "app.h"
+#include "ddb.h"
+#include "util.h"
+
+/* A thread's context with its own store handle. */
+struct app *
+app_new(const struct config *cfg, struct auth *auth)
+{
+	struct app *app = xcalloc(1, sizeof *app);
+
+	app->cfg = cfg;
+	app->auth = auth;
+	app->ddb = ddb_new(cfg);
+	return app;
+}
+
+/* Frees the context and its store handle. */
+void
+app_free(struct app *app)
+{
+	if (app == NULL)
+		return;
+	ddb_free(app->ddb);
+	free(app);
+}

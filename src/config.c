@@ -1,0 +1,335 @@
+/* config.c - SPEC §3: the only place that reads the environment. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+#define AMAZON_LINUX_CA_BUNDLE	"/etc/pki/tls/certs/ca-bundle.crt"
+#define DEFAULT_IMDS_ENDPOINT	"http://169.254.169.254"
+
+/* A variable's value, or NULL when unset or empty. */
+static const char *
+env_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+/* Borrowed value of a variable that is not a SPEC setting. */
+const char *
+config_env(const char *name)
+{
+	return env_value(name);
+}
+
+/* Sets a variable (for libraries and child processes). */
+void
+config_setenv(const char *name, const char *value)
+{
+	if (value == NULL)
+		unsetenv(name);
+	else
+		setenv(name, value, 1);
+}
+
+/* Copy of the value, or of def when unset. */
+static char *
+env_dup(const char *name, const char *def)
+{
+	const char *v = env_value(name);
+
+	return xstrdup(v != NULL ? v : def);
+}
+
+/* True when every character of s is in the allowed set (alnum plus extra). */
+static bool
+chars_ok(const char *s, const char *extra)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+			return false;
+	return true;
+}
+
+/* Splits a comma list into a NULL-terminated array of trimmed, non-empty items. */
+static char **
+split_list(const char *s)
+{
+	size_t n = 0, cap = 4;
+	char **list = xcalloc(cap, sizeof *list);
+	char *copy = xstrdup(s ? s : ""), *save = NULL;
+
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		size_t len = strlen(tok);
+		while (len > 0 && isspace((unsigned char)tok[len - 1]))
+			tok[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (n + 2 > cap) {
+			cap *= 2;
+			list = xrealloc(list, cap * sizeof *list);
+		}
+		list[n++] = xstrdup(tok);
+	}
+	list[n] = NULL;
+	free(copy);
+	return list;
+}
+
+/* Frees a NULL-terminated list. */
+static void
+free_list(char **list)
+{
+	if (list == NULL)
+		return;
+	for (char **p = list; *p; p++)
+		free(*p);
+	free(list);
+}
+
+/* True when s starts with http:// or https:// and has a host. */
+static bool
+is_http_url(const char *s)
+{
+	return (strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
+	    (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
+}
+
+/* Sets *cause and returns -1. */
+static int
+fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int
+fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*cause = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The table, region and endpoint settings. */
+static int
+load_store(struct config *cfg, char **cause)
+{
+	const char *v;
+
+	cfg->env = env_dup("PORTAL_ENV", "dev");
+	if (!chars_ok(cfg->env, "-_"))
+		return fail(cause, "PORTAL_ENV must be letters, digits, '-' or '_' (got \"%s\")", cfg->env);
+	if ((v = env_value("PORTAL_TABLE_PREFIX")) != NULL) {
+		if (!chars_ok(v, "-_."))
+			return fail(cause, "PORTAL_TABLE_PREFIX may hold only letters, digits, '-', '_' and '.'");
+		cfg->table_prefix = xstrdup(v);
+	} else
+		cfg->table_prefix = xasprintf("turbotech-%s-", cfg->env);
+	cfg->table_deliverables = xasprintf("%sdeliverables", cfg->table_prefix);
+	cfg->table_metrics = xasprintf("%smetrics", cfg->table_prefix);
+	cfg->table_updates = xasprintf("%supdates", cfg->table_prefix);
+	cfg->table_users = xasprintf("%susers", cfg->table_prefix);
+
+	v = env_value("AWS_REGION");
+	if (v == NULL)
+		v = env_value("AWS_DEFAULT_REGION");
+	cfg->region = xstrdup(v ? v : "us-east-1");
+	if (!chars_ok(cfg->region, "-"))
+		return fail(cause, "AWS_REGION is not a region name (got \"%s\")", cfg->region);
+
+	if ((v = env_value("AWS_ENDPOINT_URL_DYNAMODB")) != NULL) {
+		if (!is_http_url(v))
+			return fail(cause, "AWS_ENDPOINT_URL_DYNAMODB must be an http:// or https:// URL (got \"%s\")", v);
+	} else if ((v = env_value("AWS_ENDPOINT_URL")) != NULL) {
+		if (!is_http_url(v))
+			return fail(cause, "AWS_ENDPOINT_URL must be an http:// or https:// URL (got \"%s\")", v);
+	}
+	if (v != NULL) {
+		cfg->endpoint = xstrdup(v);
+		size_t len = strlen(cfg->endpoint);
+		while (len > 0 && cfg->endpoint[len - 1] == '/')
+			cfg->endpoint[--len] = '\0';
+	} else
+		cfg->endpoint = xasprintf("https://dynamodb.%s.amazonaws.com", cfg->region);
+
+	cfg->aws_access_key_id = xstrdup(env_value("AWS_ACCESS_KEY_ID"));
+	cfg->aws_secret_access_key = xstrdup(env_value("AWS_SECRET_ACCESS_KEY"));
+	cfg->aws_session_token = xstrdup(env_value("AWS_SESSION_TOKEN"));
+	if ((cfg->aws_access_key_id == NULL) != (cfg->aws_secret_access_key == NULL))
+		return fail(cause, "%s is set but %s is not",
+		    cfg->aws_access_key_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+		    cfg->aws_access_key_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+	cfg->aws_profile = env_dup("AWS_PROFILE", "default");
+	cfg->home = xstrdup(env_value("HOME"));
+	if ((v = env_value("AWS_SHARED_CREDENTIALS_FILE")) != NULL)
+		cfg->aws_shared_credentials_file = xstrdup(v);
+	else if (cfg->home != NULL)
+		cfg->aws_shared_credentials_file = xasprintf("%s/.aws/credentials", cfg->home);
+	cfg->container_credentials_full_uri = xstrdup(env_value("AWS_CONTAINER_CREDENTIALS_FULL_URI"));
+	cfg->container_credentials_relative_uri = xstrdup(env_value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"));
+	cfg->container_authorization_token = xstrdup(env_value("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+	cfg->container_authorization_token_file = xstrdup(env_value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"));
+	cfg->ec2_metadata_endpoint = env_dup("AWS_EC2_METADATA_SERVICE_ENDPOINT", DEFAULT_IMDS_ENDPOINT);
+	v = env_value("AWS_EC2_METADATA_DISABLED");
+	cfg->ec2_metadata_disabled = v != NULL && ascii_casecmp(v, "true") == 0;
+
+	if ((v = env_value("SSL_CERT_FILE")) != NULL || (v = env_value("CURL_CA_BUNDLE")) != NULL)
+		cfg->ca_bundle = xstrdup(v);
+	else if (access(AMAZON_LINUX_CA_BUNDLE, R_OK) == 0)
+		cfg->ca_bundle = xstrdup(AMAZON_LINUX_CA_BUNDLE);
+	cfg->lambda_runtime_api = xstrdup(env_value("AWS_LAMBDA_RUNTIME_API"));
+	cfg->lambda_function_name = xstrdup(env_value("AWS_LAMBDA_FUNCTION_NAME"));
+	return 0;
+}
+
+/* Auth0, CORS and admin settings. */
+static int
+load_auth(struct config *cfg, enum config_need need, char **cause)
+{
+	const char *v;
+
+	if ((v = env_value("AUTH0_DOMAIN")) != NULL) {
+		/* Accept "tenant.auth0.com", tolerate a scheme and a trailing slash. */
+		if (strncmp(v, "https://", 8) == 0)
+			v += 8;
+		cfg->auth0_domain = xstrdup(v);
+		size_t len = strlen(cfg->auth0_domain);
+		while (len > 0 && cfg->auth0_domain[len - 1] == '/')
+			cfg->auth0_domain[--len] = '\0';
+		if (!chars_ok(cfg->auth0_domain, "-.:"))
+			return fail(cause, "AUTH0_DOMAIN must be a host name like tenant.us.auth0.com (got \"%s\")", v);
+	}
+	cfg->audience = xstrdup(env_value("AUTH0_AUDIENCE"));
+	if ((v = env_value("AUTH_JWKS_URL")) != NULL) {
+		if (!is_http_url(v) && strncmp(v, "file://", 7) != 0)
+			return fail(cause, "AUTH_JWKS_URL must be an https://, http:// or file:// URL (got \"%s\")", v);
+		cfg->jwks_url = xstrdup(v);
+	} else if (cfg->auth0_domain != NULL)
+		cfg->jwks_url = xasprintf("https://%s/.well-known/jwks.json", cfg->auth0_domain);
+	if ((v = env_value("AUTH_ISSUER")) != NULL)
+		cfg->issuer = xstrdup(v);
+	else if (cfg->auth0_domain != NULL)
+		cfg->issuer = xasprintf("https://%s/", cfg->auth0_domain);
+	if (need & CONFIG_NEED_AUTH) {
+		if (cfg->jwks_url == NULL || cfg->issuer == NULL)
+			return fail(cause, "AUTH0_DOMAIN is required (or both AUTH_JWKS_URL and AUTH_ISSUER)");
+		if (cfg->audience == NULL)
+			return fail(cause, "AUTH0_AUDIENCE is required");
+	}
+	cfg->admins = split_list(env_value("PORTAL_ADMINS"));
+	cfg->cors_origins = split_list(env_value("CORS_ALLOW_ORIGINS"));
+	for (char **o = cfg->cors_origins; *o; o++) {
+		if (strcmp(*o, "*") == 0) {
+			if (strcmp(cfg->env, "dev") != 0)
+				return fail(cause, "CORS_ALLOW_ORIGINS: \"*\" is allowed only when PORTAL_ENV=dev");
+		} else if (!is_http_url(*o) || strchr(*o + 8, '/') != NULL)
+			return fail(cause, "CORS_ALLOW_ORIGINS: \"%s\" is not an origin like https://app.example.com", *o);
+	}
+	return 0;
+}
+
+/* The optional AI digest endpoint: all three settings or none. */
+static int
+load_digest(struct config *cfg, char **cause)
+{
+	const char *url = env_value("DIGEST_API_URL");
+	const char *key = env_value("DIGEST_API_KEY");
+	const char *model = env_value("DIGEST_MODEL");
+
+	if (url == NULL && key == NULL && model == NULL)
+		return 0;
+	if (url == NULL)
+		return fail(cause, "DIGEST_API_URL is required when DIGEST_API_KEY or DIGEST_MODEL is set");
+	if (!is_http_url(url))
+		return fail(cause, "DIGEST_API_URL must be an http:// or https:// URL (got \"%s\")", url);
+	if (key == NULL)
+		return fail(cause, "DIGEST_API_KEY is required when DIGEST_API_URL is set");
+	if (model == NULL)
+		return fail(cause, "DIGEST_MODEL is required when DIGEST_API_URL is set");
+	cfg->digest_api_url = xstrdup(url);
+	size_t len = strlen(cfg->digest_api_url);
+	while (len > 0 && cfg->digest_api_url[len - 1] == '/')
+		cfg->digest_api_url[--len] = '\0';
+	cfg->digest_api_key = xstrdup(key);
+	cfg->digest_model = xstrdup(model);
+	return 0;
+}
+
+/* Reads every setting; the first bad one names itself in *cause. */
+int
+config_load(struct config *cfg, enum config_need need, char **cause)
+{
+	const char *v;
+
+	memset(cfg, 0, sizeof *cfg);
+	*cause = NULL;
+	cfg->log_level = LOG_INFO;
+	if ((v = env_value("LOG_LEVEL")) != NULL && log_level_parse(v, &cfg->log_level) == -1)
+		return fail(cause, "LOG_LEVEL must be debug, info, warn or error (got \"%s\")", v);
+	log_set_level(cfg->log_level);
+	if (load_store(cfg, cause) == -1 || load_auth(cfg, need, cause) == -1 ||
+	    load_digest(cfg, cause) == -1)
+		return -1;
+	return 0;
+}
+
+/* Frees every string the config owns. */
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	char **strings[] = {
+		&cfg->env, &cfg->table_prefix, &cfg->table_deliverables, &cfg->table_metrics,
+		&cfg->table_updates, &cfg->table_users, &cfg->region, &cfg->endpoint,
+		&cfg->aws_access_key_id, &cfg->aws_secret_access_key, &cfg->aws_session_token,
+		&cfg->aws_profile, &cfg->aws_shared_credentials_file,
+		&cfg->container_credentials_full_uri, &cfg->container_credentials_relative_uri,
+		&cfg->container_authorization_token, &cfg->container_authorization_token_file,
+		&cfg->ec2_metadata_endpoint, &cfg->auth0_domain, &cfg->audience, &cfg->jwks_url,
+		&cfg->issuer, &cfg->digest_api_url, &cfg->digest_api_key, &cfg->digest_model,
+		&cfg->lambda_runtime_api, &cfg->lambda_function_name, &cfg->ca_bundle, &cfg->home,
+	};
+	for (size_t i = 0; i < ARRAY_LEN(strings); i++) {
+		free(*strings[i]);
+		*strings[i] = NULL;
+	}
+	free_list(cfg->admins);
+	free_list(cfg->cors_origins);
+	cfg->admins = cfg->cors_origins = NULL;
+}
+
+/* True for an allowed browser origin. */
+bool
+config_cors_allowed(const struct config *cfg, const char *origin)
+{
+	if (origin == NULL || cfg->cors_origins == NULL)
+		return false;
+	for (char **o = cfg->cors_origins; *o; o++)
+		if (strcmp(*o, "*") == 0 || strcmp(*o, origin) == 0)
+			return true;
+	return false;
+}
+
+/* True when sub or email (case-insensitive) is listed in PORTAL_ADMINS. */
+bool
+config_is_admin(const struct config *cfg, const char *sub, const char *email)
+{
+	if (cfg->admins == NULL)
+		return false;
+	for (char **a = cfg->admins; *a; a++) {
+		if (sub != NULL && strcmp(*a, sub) == 0)
+			return true;
+		if (email != NULL && ascii_casecmp(*a, email) == 0)
+			return true;
+	}
+	return false;
+}

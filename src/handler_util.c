@@ -1,0 +1,339 @@
+/* handler_util.c - helpers every handler shares: error mapping, ids,
+ * versions, field validation, rounding. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddb.h"
+#include "handlers.h"
+#include "log.h"
+
+#define RETRY_AFTER_SECONDS "1"
+
+/* 503 for an unavailable store, 500 otherwise. */
+void
+reply_store_error(struct response *res, const struct ddb_error *err)
+{
+	if (ddb_error_is_unavailable(err)) {
+		log_warn("store unavailable", LOG_S("code", err->code), LOG_S("detail", err->message),
+		    LOG_I("http_status", err->http_status), LOG_I("attempts", err->attempts));
+		response_error(res, 503, "unavailable", "the data store is unavailable; retry shortly");
+		response_set_header(res, "Retry-After", RETRY_AFTER_SECONDS);
+		return;
+	}
+	log_error("store error", LOG_S("code", err->code), LOG_S("detail", err->message),
+	    LOG_I("http_status", err->http_status));
+	response_error(res, 500, "internal", "internal error");
+}
+
+/* Positive integer id from a path parameter. */
+int
+param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out)
+{
+	const char *s = idx < req->nparams ? req->params[idx] : NULL;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]) || parse_long(s, 1, 999999999999L, out) == -1) {
+		response_error(res, 400, "validation_error", "id: must be a positive integer");
+		return -1;
+	}
+	return 0;
+}
+
+/* Version from the body or If-Match. */
+int
+expected_version_or_reply(struct request *req, struct response *res, json_object *body, long *out)
+{
+	const char *h = request_header(req, "if-match");
+	json_object *v;
+
+	*out = -1;
+	if (body != NULL && json_object_object_get_ex(body, "version", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1) {
+			response_error(res, 400, "validation_error", "version: must be a positive integer");
+			return -1;
+		}
+		*out = (long)json_object_get_int64(v);
+		json_object_object_del(body, "version");
+	}
+	if (h != NULL) {
+		char tmp[32];
+		size_t len = strlen(h);
+		long hv;
+
+		if (len >= 2 && h[0] == 'W' && h[1] == '/') {
+			h += 2;
+			len -= 2;
+		}
+		if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
+			h++;
+			len -= 2;
+		}
+		if (len == 0 || len >= sizeof tmp) {
+			response_error(res, 400, "validation_error", "If-Match: must be a version like \"3\"");
+			return -1;
+		}
+		memcpy(tmp, h, len);
+		tmp[len] = '\0';
+		if (!isdigit((unsigned char)tmp[0]) || parse_long(tmp, 1, 999999999999L, &hv) == -1) {
+			response_error(res, 400, "validation_error", "If-Match: must be a version like \"3\"");
+			return -1;
+		}
+		if (*out != -1 && *out != hv) {
+			response_error(res, 409, "conflict", "version in the body and If-Match differ");
+			return -1;
+		}
+		*out = hv;
+	}
+	return 0;
+}
+
+/* ETag from "version". */
+void
+set_etag(struct response *res, json_object *item)
+{
+	json_object *v;
+	char etag[40];
+
+	if (json_object_object_get_ex(item, "version", &v)) {
+		snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_object_get_int64(v));
+		response_set_header(res, "ETag", etag);
+	}
+}
+
+/* Looks a field up; *present false when absent. */
+static json_object *
+field_get(json_object *obj, const char *field, bool *present)
+{
+	json_object *v = NULL;
+
+	*present = json_object_object_get_ex(obj, field, &v);
+	return v;
+}
+
+/* A string field, trimmed length 1..max_len, valid UTF-8. */
+int
+field_string_or_reply(struct response *res, json_object *obj, const char *field,
+    size_t max_len, bool required, const char **out)
+{
+	bool present;
+	json_object *v = field_get(obj, field, &present);
+	const char *s;
+	size_t len;
+
+	*out = NULL;
+	if (!present) {
+		if (required) {
+			response_error(res, 400, "validation_error", "%s: is required", field);
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		response_error(res, 400, "validation_error", "%s: must be a string", field);
+		return -1;
+	}
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len == 0 || strspn(s, " \t\r\n") == len) {
+		response_error(res, 400, "validation_error", "%s: must not be empty", field);
+		return -1;
+	}
+	if (len > max_len) {
+		response_error(res, 400, "validation_error", "%s: must be at most %zu characters", field, max_len);
+		return -1;
+	}
+	if (strlen(s) != len) {
+		response_error(res, 400, "validation_error", "%s: must not contain NUL characters", field);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* An integer field within [min, max]. Doubles with no fraction (5.0) are refused too. */
+int
+field_int_or_reply(struct response *res, json_object *obj, const char *field,
+    long min, long max, bool required, long *out, bool *present_out)
+{
+	bool present;
+	json_object *v = field_get(obj, field, &present);
+	int64_t n;
+
+	if (present_out != NULL)
+		*present_out = present;
+	if (!present) {
+		if (required) {
+			response_error(res, 400, "validation_error", "%s: is required", field);
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_int)) {
+		response_error(res, 400, "validation_error", "%s: must be an integer", field);
+		return -1;
+	}
+	errno = 0;
+	n = json_object_get_int64(v);
+	if (n < min || n > max || errno == ERANGE) {
+		response_error(res, 400, "validation_error", "%s: must be between %ld and %ld", field, min, max);
+		return -1;
+	}
+	*out = (long)n;
+	return 0;
+}
+
+/* A finite number field; *out borrowed from obj (keeps its exact text). */
+int
+field_number_or_reply(struct response *res, json_object *obj, const char *field,
+    bool required, json_object **out)
+{
+	bool present;
+	json_object *v = field_get(obj, field, &present);
+
+	*out = NULL;
+	if (!present) {
+		if (required) {
+			response_error(res, 400, "validation_error", "%s: is required", field);
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
+		response_error(res, 400, "validation_error", "%s: must be a number", field);
+		return -1;
+	}
+	if (json_object_is_type(v, json_type_double) && !isfinite(json_object_get_double(v))) {
+		response_error(res, 400, "validation_error", "%s: must be a finite number", field);
+		return -1;
+	}
+	if (json_object_is_type(v, json_type_int)) {
+		/* json-c clamps integers it cannot hold; refuse those rather than store a wrong value. */
+		int64_t n = json_object_get_int64(v);
+		if (n == INT64_MAX || n == INT64_MIN) {
+			response_error(res, 400, "validation_error", "%s: is out of range", field);
+			return -1;
+		}
+	} else if (fabs(json_object_get_double(v)) > 1e15) {
+		response_error(res, 400, "validation_error", "%s: is out of range", field);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A string field that must be one of allowed. */
+int
+field_enum_or_reply(struct response *res, json_object *obj, const char *field,
+    const char *const *allowed, bool required, const char **out)
+{
+	struct buf list = BUF_INIT;
+
+	if (field_string_or_reply(res, obj, field, 64, required, out) == -1)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	for (const char *const *a = allowed; *a; a++)
+		if (strcmp(*a, *out) == 0)
+			return 0;
+	for (const char *const *a = allowed; *a; a++)
+		buf_printf(&list, "%s%s", list.len ? ", " : "", *a);
+	response_error(res, 400, "validation_error", "%s: must be one of %s", field, list.data);
+	buf_free(&list);
+	*out = NULL;
+	return -1;
+}
+
+/* A calendar date YYYY-MM-DD that exists. */
+int
+field_date_or_reply(struct response *res, json_object *obj, const char *field,
+    bool required, const char **out)
+{
+	static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d;
+	char tail;
+
+	if (field_string_or_reply(res, obj, field, 10, required, out) == -1)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	if (strlen(*out) != 10 || (*out)[4] != '-' || (*out)[7] != '-' ||
+	    sscanf(*out, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+	    !isdigit((unsigned char)(*out)[0]) || !isdigit((unsigned char)(*out)[5]) ||
+	    !isdigit((unsigned char)(*out)[8]) ||
+	    m < 1 || m > 12 || d < 1 || d > days[m - 1] ||
+	    (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
+		response_error(res, 400, "validation_error", "%s: must be a date YYYY-MM-DD", field);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Unknown keys are refused. */
+int
+fields_known_or_reply(struct response *res, json_object *obj, const char *const *allowed)
+{
+	json_object_object_foreach(obj, key, val) {
+		const char *const *a;
+
+		(void)val;
+		for (a = allowed; *a; a++)
+			if (strcmp(*a, key) == 0)
+				break;
+		if (*a == NULL) {
+			response_error(res, 400, "validation_error", "%s: unknown field", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* PATCH bodies: not empty, no nulls. */
+int
+patch_body_or_reply(struct response *res, json_object *obj)
+{
+	if (json_object_object_length(obj) == 0) {
+		response_error(res, 400, "validation_error", "body: nothing to update");
+		return -1;
+	}
+	json_object_object_foreach(obj, key, val) {
+		if (val == NULL) {
+			response_error(res, 400, "validation_error", "%s: must not be null", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One decimal, halves away from zero (with a guard against binary noise). */
+double
+round1(double v)
+{
+	double scaled = v * 10.0;
+	double r = round(scaled);
+
+	/* 42.05 may be 420.49999...: nudge values within 1e-9 of a half. */
+	if (fabs(scaled - trunc(scaled)) > 0.5 - 1e-9 && fabs(scaled - trunc(scaled)) < 0.5)
+		r = trunc(scaled) + (scaled > 0 ? 1 : -1);
+	return r / 10.0;
+}
+
+/* A number that prints with at most one decimal. */
+json_object *
+json_round1(double v)
+{
+	char text[64];
+	double r = round1(v);
+
+	if (r == trunc(r)) {
+		snprintf(text, sizeof text, "%.0f", r);
+		if (strcmp(text, "-0") == 0)
+			strcpy(text, "0");
+		return json_object_new_int64((int64_t)r);
+	}
+	snprintf(text, sizeof text, "%.1f", r);
+	return json_object_new_double_s(r, text);
+}

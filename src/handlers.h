@@ -1,0 +1,75 @@
+/* handlers.h - one handler per route (handler_*.c), and the helpers they share
+ * (handler_util.c). Handlers fill the response; they never see the transport
+ * and never build DynamoDB requests (that is the models' job). */
+#ifndef PORTAL_HANDLERS_H
+#define PORTAL_HANDLERS_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "http.h"
+
+struct ddb_error;
+
+void handle_health(struct request *req, struct response *res);
+
+void handle_deliverables_list(struct request *req, struct response *res);
+void handle_deliverables_get(struct request *req, struct response *res);
+void handle_deliverables_create(struct request *req, struct response *res);
+void handle_deliverables_update(struct request *req, struct response *res);
+void handle_deliverables_delete(struct request *req, struct response *res);
+
+void handle_metrics_list(struct request *req, struct response *res);
+void handle_metrics_get(struct request *req, struct response *res);
+void handle_metrics_create(struct request *req, struct response *res);
+void handle_metrics_update(struct request *req, struct response *res);
+void handle_metrics_delete(struct request *req, struct response *res);
+
+void handle_updates_list(struct request *req, struct response *res);
+void handle_updates_get(struct request *req, struct response *res);
+void handle_updates_create(struct request *req, struct response *res);
+void handle_updates_read(struct request *req, struct response *res);
+void handle_updates_delete(struct request *req, struct response *res);
+
+void handle_users_me(struct request *req, struct response *res);
+void handle_users_list(struct request *req, struct response *res);
+void handle_users_update(struct request *req, struct response *res);
+
+void handle_dashboard(struct request *req, struct response *res);
+void handle_digest(struct request *req, struct response *res);
+
+/* Answers a store failure: 503 unavailable + Retry-After when the store is
+ * down or throttling, else 500 internal (details only in the log). */
+void reply_store_error(struct response *res, const struct ddb_error *err);
+/* Parses path parameter idx as a positive integer id; 400 and -1 otherwise. */
+int param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out);
+/* The expected version from the body's "version" (removed from the body) or
+ * If-Match ("N" or N); *out = -1 when neither. 400 and -1 on a bad value. */
+int expected_version_or_reply(struct request *req, struct response *res, json_object *body, long *out);
+/* Sets ETag: "N" from the item's version. */
+void set_etag(struct response *res, json_object *item);
+
+/* Field validation: each answers 400 validation_error naming the field and
+ * returns -1 on a bad value. They read from a plain JSON object. */
+int field_string_or_reply(struct response *res, json_object *obj, const char *field,
+    size_t max_len, bool required, const char **out);
+int field_int_or_reply(struct response *res, json_object *obj, const char *field,
+    long min, long max, bool required, long *out, bool *present);
+int field_number_or_reply(struct response *res, json_object *obj, const char *field,
+    bool required, json_object **out);
+int field_enum_or_reply(struct response *res, json_object *obj, const char *field,
+    const char *const *allowed, bool required, const char **out);
+int field_date_or_reply(struct response *res, json_object *obj, const char *field,
+    bool required, const char **out);
+/* Rejects any key not in allowed (NULL-terminated); 400 naming the key. */
+int fields_known_or_reply(struct response *res, json_object *obj, const char *const *allowed);
+/* Rejects {} and null values (PATCH bodies). */
+int patch_body_or_reply(struct response *res, json_object *obj);
+
+/* Rounds to one decimal, halves away from zero. */
+double round1(double v);
+/* A JSON number with one decimal at most ("42.1", "100"). */
+json_object *json_round1(double v);
+
+#endif

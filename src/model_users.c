@@ -1,0 +1,300 @@
+/* model_users.c - the users table: read, provision, list, role changes. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "auth.h"
+#include "config.h"
+#include "ddb.h"
+#include "log.h"
+#include "model_users.h"
+#include "util.h"
+
+/* Fills err for a failure found here rather than by the store. */
+static void
+users_error(struct ddb_error *err, const char *code, const char *message)
+{
+	memset(err, 0, sizeof(*err));
+	snprintf(err->code, sizeof(err->code), "%s", code);
+	snprintf(err->message, sizeof(err->message), "%s", message);
+}
+
+/* The key {"id":{"S":id}}; caller owns it. */
+static json_object *
+users_key(const char *id)
+{
+	json_object *key = json_object_new_object();
+
+	json_object_object_add(key, "id", ddb_av_s(id));
+	return key;
+}
+
+/* A string member of a plain object duplicated, or NULL. */
+static char *
+users_plain_str(json_object *plain, const char *name)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(plain, name, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return xstrdup(json_object_get_string(v));
+}
+
+/* Converts a plain users item into a struct user. */
+struct user *
+users_from_plain(json_object *plain)
+{
+	struct user *u;
+	char *role;
+
+	if (plain == NULL || !json_object_is_type(plain, json_type_object))
+		return NULL;
+	u = xcalloc(1, sizeof(*u));
+	if ((u->id = users_plain_str(plain, "id")) == NULL) {
+		free(u);
+		return NULL;
+	}
+	u->email = users_plain_str(plain, "email");
+	u->name = users_plain_str(plain, "name");
+	u->created_at = users_plain_str(plain, "created_at");
+	u->last_seen_at = users_plain_str(plain, "last_seen_at");
+	role = users_plain_str(plain, "role");
+	u->role = role != NULL ? role_parse(role) : ROLE_NONE;
+	free(role);
+	return u;
+}
+
+/* Converts a wire-format item into a struct user; NULL when unusable. */
+static struct user *
+users_from_item(json_object *item)
+{
+	const char *cause = NULL;
+	json_object *plain;
+	struct user *u;
+
+	if ((plain = ddb_unmarshal_item(item, &cause)) == NULL) {
+		log_warn("users: item not readable", LOG_S("cause", cause != NULL ? cause : "?"));
+		return NULL;
+	}
+	u = users_from_plain(plain);
+	json_object_put(plain);
+	return u;
+}
+
+/* Adds a string or null member. */
+static void
+users_add_str(json_object *obj, const char *name, const char *value)
+{
+	json_object_object_add(obj, name, value != NULL ? json_object_new_string(value) : NULL);
+}
+
+/* The public JSON of a user. */
+json_object *
+users_to_json(const struct user *user)
+{
+	json_object *obj = json_object_new_object();
+
+	users_add_str(obj, "id", user->id);
+	users_add_str(obj, "email", user->email);
+	users_add_str(obj, "name", user->name);
+	users_add_str(obj, "role", user->role != ROLE_NONE ? role_name(user->role) : NULL);
+	users_add_str(obj, "created_at", user->created_at);
+	users_add_str(obj, "last_seen_at", user->last_seen_at);
+	return obj;
+}
+
+/* Reads one user with a consistent read. */
+int
+users_get(struct ddb *ddb, const struct config *cfg, const char *id, struct user **out,
+    struct ddb_error *err)
+{
+	json_object *key = users_key(id), *item = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = ddb_get_item(ddb, cfg->table_users, key, true, &item, err);
+	json_object_put(key);
+	if (rc == -1)
+		return -1;
+	if (item != NULL) {
+		*out = users_from_item(item);
+		json_object_put(item);
+		if (*out == NULL) {
+			users_error(err, "InvalidItem", "users item without a readable id");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Creates the user unless one exists; *out is the stored user either way. */
+int
+users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
+    const char *email, const char *name, enum role role, struct user **out, bool *created,
+    struct ddb_error *err)
+{
+	json_object *item, *extra;
+	char now[21];
+	int rc;
+
+	*out = NULL;
+	if (created != NULL)
+		*created = false;
+	time_rfc3339(time(NULL), now);
+	item = json_object_new_object();
+	json_object_object_add(item, "id", ddb_av_s(id));
+	if (email != NULL)
+		json_object_object_add(item, "email", ddb_av_s(email));
+	if (name != NULL)
+		json_object_object_add(item, "name", ddb_av_s(name));
+	json_object_object_add(item, "role", ddb_av_s(role_name(role)));
+	json_object_object_add(item, "created_at", ddb_av_s(now));
+	json_object_object_add(item, "last_seen_at", ddb_av_s(now));
+	extra = json_object_new_object();
+	json_object_object_add(extra, "ConditionExpression",
+	    json_object_new_string("attribute_not_exists(id)"));
+	rc = ddb_put_item(ddb, cfg->table_users, item, extra, NULL, err);
+	json_object_put(extra);
+	if (rc == 0) {
+		*out = users_from_item(item);
+		json_object_put(item);
+		if (created != NULL)
+			*created = true;
+		log_info("users: provisioned", LOG_S("user", id), LOG_S("role", role_name(role)));
+		return 0;
+	}
+	json_object_put(item);
+	if (!ddb_error_is_condition_failed(err))
+		return -1;
+	/* Another request created the user first: theirs is the one. */
+	if (users_get(ddb, cfg, id, out, err) == -1)
+		return -1;
+	if (*out == NULL) {
+		users_error(err, "ProvisionRace", "user vanished while being provisioned");
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets last_seen_at to now when the user exists. */
+int
+users_touch(struct ddb *ddb, const struct config *cfg, const char *id, struct ddb_error *err)
+{
+	json_object *key = users_key(id), *extra, *values;
+	char now[21];
+	int rc;
+
+	time_rfc3339(time(NULL), now);
+	extra = json_object_new_object();
+	values = json_object_new_object();
+	json_object_object_add(values, ":now", ddb_av_s(now));
+	json_object_object_add(extra, "UpdateExpression",
+	    json_object_new_string("SET last_seen_at = :now"));
+	json_object_object_add(extra, "ConditionExpression",
+	    json_object_new_string("attribute_exists(id)"));
+	json_object_object_add(extra, "ExpressionAttributeValues", values);
+	rc = ddb_update_item(ddb, cfg->table_users, key, extra, NULL, err);
+	json_object_put(extra);
+	json_object_put(key);
+	return rc;
+}
+
+/* qsort comparator: users_to_json objects by id. */
+static int
+users_cmp_id(const void *a, const void *b)
+{
+	json_object *const *ja = a, *const *jb = b;
+	json_object *ia = NULL, *ib = NULL;
+
+	json_object_object_get_ex(*ja, "id", &ia);
+	json_object_object_get_ex(*jb, "id", &ib);
+	return strcmp(ia != NULL ? json_object_get_string(ia) : "",
+	    ib != NULL ? json_object_get_string(ib) : "");
+}
+
+/* All users, sorted by id. */
+int
+users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted_by_id,
+    struct ddb_error *err)
+{
+	json_object *request, *raw = NULL, *out;
+	json_object **sorted;
+	size_t n, kept = 0;
+	int rc;
+
+	*items_sorted_by_id = NULL;
+	request = json_object_new_object();
+	json_object_object_add(request, "TableName", json_object_new_string(cfg->table_users));
+	rc = ddb_scan_all(ddb, request, &raw, err);
+	json_object_put(request);
+	if (rc == -1)
+		return -1;
+	n = raw != NULL ? json_object_array_length(raw) : 0;
+	sorted = xcalloc(n == 0 ? 1 : n, sizeof(*sorted));
+	for (size_t i = 0; i < n; i++) {
+		struct user *u = users_from_item(json_object_array_get_idx(raw, i));
+
+		if (u == NULL)
+			continue;
+		sorted[kept++] = users_to_json(u);
+		user_free(u);
+	}
+	json_object_put(raw);
+	qsort(sorted, kept, sizeof(*sorted), users_cmp_id);
+	out = json_object_new_array();
+	for (size_t i = 0; i < kept; i++)
+		json_object_array_add(out, sorted[i]);
+	free(sorted);
+	*items_sorted_by_id = out;
+	return 0;
+}
+
+/* Changes a user's role when the user exists. */
+int
+users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum role role,
+    json_object **updated_item, struct ddb_error *err)
+{
+	json_object *key, *extra, *names, *values, *attrs = NULL;
+	struct user *u;
+	int rc;
+
+	if (updated_item != NULL)
+		*updated_item = NULL;
+	if (role == ROLE_NONE) {
+		users_error(err, "ValidationException", "role must be admin, team or client");
+		return -1;
+	}
+	key = users_key(id);
+	extra = json_object_new_object();
+	names = json_object_new_object();
+	values = json_object_new_object();
+	json_object_object_add(names, "#role", json_object_new_string("role"));
+	json_object_object_add(values, ":role", ddb_av_s(role_name(role)));
+	json_object_object_add(extra, "UpdateExpression", json_object_new_string("SET #role = :role"));
+	json_object_object_add(extra, "ConditionExpression",
+	    json_object_new_string("attribute_exists(id)"));
+	json_object_object_add(extra, "ExpressionAttributeNames", names);
+	json_object_object_add(extra, "ExpressionAttributeValues", values);
+	json_object_object_add(extra, "ReturnValues", json_object_new_string("ALL_NEW"));
+	rc = ddb_update_item(ddb, cfg->table_users, key, extra, &attrs, err);
+	json_object_put(extra);
+	json_object_put(key);
+	if (rc == -1)
+		return -1;
+	auth_role_cache_forget(id);
+	log_info("users: role changed", LOG_S("user", id), LOG_S("role", role_name(role)));
+	if (updated_item != NULL) {
+		u = attrs != NULL ? users_from_item(attrs) : NULL;
+		if (u == NULL) {
+			json_object_put(attrs);
+			users_error(err, "InvalidItem", "update returned no readable item");
+			return -1;
+		}
+		*updated_item = users_to_json(u);
+		user_free(u);
+	}
+	json_object_put(attrs);
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* model_users.h - the users table (SPEC §4): id (S, the token's sub), email,
+ * name, role, created_at, last_seen_at. The table is the source of roles. */
+#ifndef PORTAL_MODEL_USERS_H
+#define PORTAL_MODEL_USERS_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "auth.h"
+
+struct config;
+struct ddb;
+struct ddb_error;
+
+/* last_seen_at is rewritten at most this often per user and process. */
+#define USERS_LAST_SEEN_RESOLUTION_S	300
+
+/* Reads one user (consistent read). 0 with *out (caller frees with user_free)
+ * or *out NULL when absent; -1 with err filled. */
+int users_get(struct ddb *ddb, const struct config *cfg, const char *id, struct user **out,
+    struct ddb_error *err);
+
+/* Creates the user unless one exists (conditional put, attribute_not_exists).
+ * email and name may be NULL. On 0, *out is the user as stored: the new one,
+ * or the existing one when another request created it first (*created says
+ * which; created may be NULL). -1 with err filled. */
+int users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
+    const char *email, const char *name, enum role role, struct user **out, bool *created,
+    struct ddb_error *err);
+
+/* Sets last_seen_at to now (only when the user exists). 0 or -1 with err. */
+int users_touch(struct ddb *ddb, const struct config *cfg, const char *id, struct ddb_error *err);
+
+/* All users as a JSON array of users_to_json objects, sorted by id (caller
+ * owns *items_sorted_by_id). 0 or -1 with err filled. */
+int users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted_by_id,
+    struct ddb_error *err);
+
+/* Changes a user's role (conditional on attribute_exists(id)) and drops this
+ * process's cached role. *updated_item (may be NULL) receives the user as a
+ * users_to_json object (caller owns). An absent user is -1 with a
+ * condition-failed err (ddb_error_is_condition_failed). */
+int users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum role role,
+    json_object **updated_item, struct ddb_error *err);
+
+/* The public JSON of a user: {id, email, name, role, created_at, last_seen_at}
+ * with null for absent strings. Returns a new object (caller owns). */
+json_object *users_to_json(const struct user *user);
+
+/* Converts a plain (unmarshalled) users item; NULL when it has no id. Caller
+ * frees with user_free. An unknown role reads as ROLE_NONE. */
+struct user *users_from_plain(json_object *plain);
+
+#endif

@@ -1,0 +1,340 @@
+/* router.c - the static route table and the request pipeline every entry
+ * point shares: request id, CORS, routing, auth, body checks, access log. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "ddb.h"
+#include "handlers.h"
+#include "log.h"
+#include "router.h"
+
+#define MAX_SEGMENTS	8
+#define JSON_MAX_DEPTH	32
+#define CORS_MAX_AGE	"600"
+#define CORS_ALLOW_HEADERS "Authorization, Content-Type, If-Match, X-Request-Id"
+#define CORS_EXPOSE_HEADERS "X-Request-Id, Location, ETag"
+
+static const struct route routes[] = {
+	{ .method = "GET", .pattern = "/api/health", .handler = handle_health, .min_role = ROLE_NONE },
+
+	{ .method = "GET", .pattern = "/api/deliverables", .handler = handle_deliverables_list, .min_role = ROLE_CLIENT },
+	{ .method = "POST", .pattern = "/api/deliverables", .handler = handle_deliverables_create, .min_role = ROLE_ADMIN, .takes_body = true },
+	{ .method = "GET", .pattern = "/api/deliverables/{id}", .handler = handle_deliverables_get, .min_role = ROLE_CLIENT },
+	{ .method = "PATCH", .pattern = "/api/deliverables/{id}", .handler = handle_deliverables_update, .min_role = ROLE_TEAM, .takes_body = true },
+	{ .method = "DELETE", .pattern = "/api/deliverables/{id}", .handler = handle_deliverables_delete, .min_role = ROLE_ADMIN },
+
+	{ .method = "GET", .pattern = "/api/metrics", .handler = handle_metrics_list, .min_role = ROLE_CLIENT },
+	{ .method = "POST", .pattern = "/api/metrics", .handler = handle_metrics_create, .min_role = ROLE_ADMIN, .takes_body = true },
+	{ .method = "GET", .pattern = "/api/metrics/{id}", .handler = handle_metrics_get, .min_role = ROLE_CLIENT },
+	{ .method = "PATCH", .pattern = "/api/metrics/{id}", .handler = handle_metrics_update, .min_role = ROLE_TEAM, .takes_body = true },
+	{ .method = "DELETE", .pattern = "/api/metrics/{id}", .handler = handle_metrics_delete, .min_role = ROLE_ADMIN },
+
+	{ .method = "GET", .pattern = "/api/updates", .handler = handle_updates_list, .min_role = ROLE_CLIENT },
+	{ .method = "POST", .pattern = "/api/updates", .handler = handle_updates_create, .min_role = ROLE_TEAM, .takes_body = true },
+	{ .method = "GET", .pattern = "/api/updates/{id}", .handler = handle_updates_get, .min_role = ROLE_CLIENT },
+	{ .method = "DELETE", .pattern = "/api/updates/{id}", .handler = handle_updates_delete, .min_role = ROLE_TEAM },
+	{ .method = "POST", .pattern = "/api/updates/{id}/read", .handler = handle_updates_read, .min_role = ROLE_CLIENT },
+
+	{ .method = "GET", .pattern = "/api/users/me", .handler = handle_users_me, .min_role = ROLE_CLIENT },
+	{ .method = "GET", .pattern = "/api/users", .handler = handle_users_list, .min_role = ROLE_ADMIN },
+	{ .method = "PATCH", .pattern = "/api/users/{id}", .handler = handle_users_update, .min_role = ROLE_ADMIN, .takes_body = true },
+
+	{ .method = "GET", .pattern = "/api/dashboard", .handler = handle_dashboard, .min_role = ROLE_CLIENT },
+	{ .method = "GET", .pattern = "/api/digest", .handler = handle_digest, .min_role = ROLE_CLIENT },
+};
+
+/* The path split into raw (still encoded) segments. */
+struct segments {
+	char	*copy;
+	char	*seg[MAX_SEGMENTS];
+	size_t	 n;
+	bool	 too_many;
+};
+
+/* Splits "/api/a/b" into {"api","a","b"}; empty segments (//, trailing /) are kept out. */
+static void
+split_path(const char *path, struct segments *s)
+{
+	char *save = NULL;
+
+	memset(s, 0, sizeof *s);
+	s->copy = xstrdup(path);
+	for (char *tok = strtok_r(s->copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (s->n == MAX_SEGMENTS) {
+			s->too_many = true;
+			break;
+		}
+		s->seg[s->n++] = tok;
+	}
+}
+
+/* True when the pattern matches the segments; {x} matches any one segment. */
+static bool
+pattern_matches(const char *pattern, const struct segments *s)
+{
+	char *copy = xstrdup(pattern), *save = NULL;
+	size_t i = 0;
+	bool ok = true;
+
+	for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save), i++) {
+		if (i >= s->n || (tok[0] != '{' && strcmp(tok, s->seg[i]) != 0)) {
+			ok = false;
+			break;
+		}
+	}
+	ok = ok && i == s->n;
+	free(copy);
+	return ok;
+}
+
+/* Copies the {x} segments into req->params, decoded; -1 on a bad escape. */
+static int
+extract_params(struct request *req, const char *pattern, const struct segments *s)
+{
+	char *copy = xstrdup(pattern), *save = NULL;
+	size_t i = 0;
+	int rc = 0;
+
+	for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save), i++) {
+		if (tok[0] != '{' || req->nparams == MAX_PATH_PARAMS)
+			continue;
+		char *value = xstrdup(s->seg[i]);
+		if (percent_decode(value, false) == -1 || value[0] == '\0' ||
+		    !utf8_valid(value, strlen(value)))
+			rc = -1;
+		req->params[req->nparams++] = value;
+	}
+	free(copy);
+	return rc;
+}
+
+/* A caller's request id is kept when it is 1-64 safe characters. */
+static bool
+request_id_sane(const char *id)
+{
+	size_t len;
+
+	if (id == NULL || (len = strlen(id)) == 0 || len > REQUEST_ID_MAX)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.' && *p != ':')
+			return false;
+	return true;
+}
+
+/* Sets req->request_id from the caller's header or a new random one. */
+static void
+assign_request_id(struct request *req)
+{
+	const char *given = request_header(req, "x-request-id");
+	unsigned char raw[16];
+
+	if (request_id_sane(given)) {
+		snprintf(req->request_id, sizeof req->request_id, "%s", given);
+		return;
+	}
+	random_bytes(raw, sizeof raw);
+	hex_encode(raw, sizeof raw, req->request_id);
+}
+
+/* CORS headers for an allowed origin; nothing for others. */
+static bool
+add_cors_headers(const struct request *req, struct response *res)
+{
+	const char *origin = request_header(req, "origin");
+
+	if (!config_cors_allowed(req->app->cfg, origin))
+		return false;
+	response_set_header(res, "Access-Control-Allow-Origin", origin);
+	response_set_header(res, "Vary", "Origin");
+	response_set_header(res, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+	return true;
+}
+
+/* The methods a path answers, as an Allow value. */
+static void
+allowed_methods(const struct segments *s, struct buf *allow)
+{
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+		if (!pattern_matches(routes[i].pattern, s))
+			continue;
+		if (strstr(allow->data ? allow->data : "", routes[i].method) == NULL) {
+			if (allow->len > 0)
+				buf_puts(allow, ", ");
+			buf_puts(allow, routes[i].method);
+		}
+	}
+	if (allow->len > 0)
+		buf_puts(allow, ", OPTIONS");
+}
+
+/* True when the Content-Type is JSON (application/json, optionally with parameters). */
+static bool
+content_type_is_json(const char *ct)
+{
+	size_t len;
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	len = strcspn(ct, "; ");
+	return (len == 16 && strncasecmp(ct, "application/json", 16) == 0);
+}
+
+/* Checks and parses the JSON body into req->json; answers and returns -1 on failure. */
+static int
+parse_body_or_reply(struct request *req, struct response *res)
+{
+	json_tokener *tok;
+	json_object *obj;
+
+	if (req->body_len > 0 && !content_type_is_json(request_header(req, "content-type"))) {
+		response_error(res, 415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)");
+		return -1;
+	}
+	if (req->body_len == 0) {
+		response_error(res, 400, "invalid_json", "a JSON body is required");
+		return -1;
+	}
+	if (!utf8_valid(req->body, req->body_len) || strlen(req->body) != req->body_len) {
+		response_error(res, 400, "invalid_json", "the body is not valid UTF-8");
+		return -1;
+	}
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) < req->body_len) {
+		size_t end = json_tokener_get_parse_end(tok);
+		bool trailing_space_only = obj != NULL;
+		for (size_t i = end; trailing_space_only && i < req->body_len; i++)
+			if (!isspace((unsigned char)req->body[i]))
+				trailing_space_only = false;
+		if (!trailing_space_only) {
+			json_object_put(obj);
+			json_tokener_free(tok);
+			response_error(res, 400, "invalid_json", "the body is not valid JSON");
+			return -1;
+		}
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		response_error(res, 400, "validation_error", "body: the body must be a JSON object");
+		return -1;
+	}
+	req->json = obj;
+	return 0;
+}
+
+/* Finds the route and runs it; fills res. */
+static void
+dispatch(struct request *req, struct response *res, const struct segments *s)
+{
+	const struct route *route = NULL;
+	bool path_known = false;
+	struct buf allow = BUF_INIT;
+
+	if (req->body_too_large) {
+		response_error(res, 413, "payload_too_large", "the body is larger than %d bytes", MAX_BODY_BYTES);
+		return;
+	}
+	if (!s->too_many) {
+		for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+			if (!pattern_matches(routes[i].pattern, s))
+				continue;
+			path_known = true;
+			if (strcmp(routes[i].method, req->method) == 0 ||
+			    (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+				route = &routes[i];
+				break;
+			}
+		}
+	}
+	if (!path_known) {
+		response_error(res, 404, "not_found", "no route for %s", req->path);
+		return;
+	}
+	allowed_methods(s, &allow);
+	if (strcmp(req->method, "OPTIONS") == 0) {
+		/* Preflight: CORS headers only for allowed origins (added by the caller). */
+		response_empty(res, 204);
+		response_set_header(res, "Allow", allow.data);
+		if (config_cors_allowed(req->app->cfg, request_header(req, "origin"))) {
+			response_set_header(res, "Access-Control-Allow-Methods", allow.data);
+			response_set_header(res, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+			response_set_header(res, "Access-Control-Max-Age", CORS_MAX_AGE);
+		}
+		buf_free(&allow);
+		return;
+	}
+	if (route == NULL) {
+		response_error(res, 405, "method_not_allowed", "%s is not allowed here; allowed: %s", req->method, allow.data);
+		response_set_header(res, "Allow", allow.data);
+		buf_free(&allow);
+		return;
+	}
+	buf_free(&allow);
+	if (route->min_role != ROLE_NONE) {
+		if (auth_authenticate_or_reply(req, res) == -1)
+			return;
+		if (auth_require_or_reply(req, res, route->min_role) == -1)
+			return;
+	}
+	if (extract_params(req, route->pattern, s) == -1) {
+		response_error(res, 400, "validation_error", "id: bad percent-encoding in the path");
+		return;
+	}
+	if (req->query_bad) {
+		response_error(res, 400, "validation_error", "query: bad percent-encoding or too many parameters");
+		return;
+	}
+	if (route->takes_body && parse_body_or_reply(req, res) == -1)
+		return;
+	res->status = 0;
+	route->handler(req, res);
+	if (res->status == 0) {
+		log_error("handler set no status", LOG_S("path", route->pattern));
+		response_error(res, 500, "internal", "internal error");
+	}
+}
+
+/* Handles one request end to end. */
+void
+router_handle(struct request *req, struct response *res)
+{
+	struct segments s;
+	int64_t started = mono_ms();
+	unsigned ddb_before = ddb_request_count(req->app->ddb);
+
+	req->started_ms = started;
+	if (req->method == NULL)
+		request_set_method(req, "GET");
+	if (req->path == NULL)
+		request_set_path(req, "/");
+	assign_request_id(req);
+	log_set_context(req->request_id, NULL);
+	split_path(req->path, &s);
+	dispatch(req, res, &s);
+	free(s.copy);
+
+	response_set_header(res, "X-Request-Id", req->request_id);
+	if (response_header(res, "Cache-Control") == NULL)
+		response_set_header(res, "Cache-Control", "no-store");
+	add_cors_headers(req, res);
+	if (strcmp(req->method, "HEAD") == 0)
+		buf_reset(&res->body);
+
+	log_info("request",
+	    LOG_S("method", req->method), LOG_S("path", req->path),
+	    LOG_I("status", res->status), LOG_I("duration_ms", mono_ms() - started),
+	    LOG_S("user", req->user ? req->user->id : NULL),
+	    LOG_I("ddb_calls", ddb_request_count(req->app->ddb) - ddb_before),
+	    LOG_S("remote", req->remote_addr));
+	log_set_context(NULL, NULL);
+}
