@@ -117,7 +117,9 @@ int ddb_wait_table(struct ddb *ddb, const char *table, bool want_active, int tim
 
 /* Marshalling between plain JSON and AttributeValues. Numbers keep their exact
  * decimal text both ways. Return new objects (caller owns) or NULL on input
- * that cannot be represented (with *cause, a static string). */
+ * that cannot be represented (with *cause, a static string; cause may be NULL).
+ * ddb_unmarshal_value of {"NULL":true} is json-c's null, the NULL pointer, with
+ * *cause set to NULL: tell it from a failure by *cause. */
 json_object *ddb_marshal_value(json_object *plain, const char **cause);
 json_object *ddb_marshal_item(json_object *plain_object, const char **cause);
 json_object *ddb_unmarshal_value(json_object *attribute_value, const char **cause);

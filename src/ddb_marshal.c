@@ -177,7 +177,6 @@ ddb_av_n_int(int64_t n)
 }
 
 static json_object *marshal_value(json_object *plain, int depth, const char **cause);
-static json_object *unmarshal_value(json_object *av, int depth, const char **cause);
 
 /* Marshals every member of a plain object into a new map of AttributeValues. */
 static json_object *
@@ -301,6 +300,8 @@ fail:
 	return NULL;
 }
 
+static int unmarshal_value(json_object *av, int depth, json_object **out, const char **cause);
+
 /* Unmarshals every AttributeValue of a map into a new plain object. */
 static json_object *
 unmarshal_members(json_object *map, int depth, const char **cause)
@@ -313,7 +314,7 @@ unmarshal_members(json_object *map, int depth, const char **cause)
 	}
 	out = json_object_new_object();
 	json_object_object_foreach(map, key, av) {
-		if ((value = unmarshal_value(av, depth + 1, cause)) == NULL) {
+		if (unmarshal_value(av, depth + 1, &value, cause) == -1) {
 			json_object_put(out);
 			return NULL;
 		}
@@ -322,21 +323,46 @@ unmarshal_members(json_object *map, int depth, const char **cause)
 	return out;
 }
 
-/* Unmarshals one AttributeValue at nesting depth into a new plain value. */
+/* Unmarshals a list of AttributeValues into a new plain array. */
 static json_object *
-unmarshal_value(json_object *av, int depth, const char **cause)
+unmarshal_list(json_object *list, int depth, const char **cause)
 {
-	json_object	*payload = NULL, *list, *value;
-	const char	*tag = NULL;
+	json_object	*out, *value;
 	size_t		 i, n;
 
+	if (!json_object_is_type(list, json_type_array)) {
+		*cause = "a list must be a JSON array";
+		return NULL;
+	}
+	out = json_object_new_array();
+	n = json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		if (unmarshal_value(json_object_array_get_idx(list, i), depth + 1, &value,
+		    cause) == -1) {
+			json_object_put(out);
+			return NULL;
+		}
+		json_object_array_add(out, value);
+	}
+	return out;
+}
+
+/* Unmarshals one AttributeValue at nesting depth into *out (json-c's NULL for
+ * a JSON null); 0, or -1 with *cause. */
+static int
+unmarshal_value(json_object *av, int depth, json_object **out, const char **cause)
+{
+	json_object	*payload = NULL;
+	const char	*tag = NULL;
+
+	*out = NULL;
 	if (depth > DDB_MARSHAL_DEPTH_MAX) {
 		*cause = "value nested too deeply";
-		return NULL;
+		return -1;
 	}
 	if (!json_object_is_type(av, json_type_object) || json_object_object_length(av) != 1) {
 		*cause = "an AttributeValue must be an object with one type tag";
-		return NULL;
+		return -1;
 	}
 	json_object_object_foreach(av, key, v) {
 		tag = key;
@@ -345,68 +371,59 @@ unmarshal_value(json_object *av, int depth, const char **cause)
 	if (strcmp(tag, "S") == 0) {
 		if (!json_object_is_type(payload, json_type_string))
 			goto malformed;
-		return json_object_get(payload);
-	}
-	if (strcmp(tag, "N") == 0) {
+		*out = json_object_get(payload);
+	} else if (strcmp(tag, "N") == 0) {
 		if (!json_object_is_type(payload, json_type_string))
 			goto malformed;
-		if ((value = ddb_json_number(json_object_get_string(payload))) == NULL) {
+		if ((*out = ddb_json_number(json_object_get_string(payload))) == NULL) {
 			*cause = "malformed number in N";
-			return NULL;
+			return -1;
 		}
-		return value;
-	}
-	if (strcmp(tag, "BOOL") == 0) {
+	} else if (strcmp(tag, "BOOL") == 0) {
 		if (!json_object_is_type(payload, json_type_boolean))
 			goto malformed;
-		return json_object_new_boolean(json_object_get_boolean(payload));
-	}
-	if (strcmp(tag, "NULL") == 0) {
+		*out = json_object_new_boolean(json_object_get_boolean(payload));
+	} else if (strcmp(tag, "NULL") == 0) {
 		if (!json_object_is_type(payload, json_type_boolean))
 			goto malformed;
-		return json_object_new_null();
-	}
-	if (strcmp(tag, "M") == 0)
-		return unmarshal_members(payload, depth, cause);
-	if (strcmp(tag, "L") == 0) {
-		if (!json_object_is_type(payload, json_type_array))
-			goto malformed;
-		list = json_object_new_array();
-		n = json_object_array_length(payload);
-		for (i = 0; i < n; i++) {
-			value = unmarshal_value(json_object_array_get_idx(payload, i), depth + 1, cause);
-			if (value == NULL) {
-				json_object_put(list);
-				return NULL;
-			}
-			json_object_array_add(list, value);
-		}
-		return list;
-	}
-	if (strcmp(tag, "SS") == 0)
-		return unmarshal_set(payload, false, cause);
-	if (strcmp(tag, "NS") == 0)
-		return unmarshal_set(payload, true, cause);
-	if (strcmp(tag, "B") == 0 || strcmp(tag, "BS") == 0) {
+		*out = NULL;	/* json-c's null */
+	} else if (strcmp(tag, "M") == 0) {
+		if ((*out = unmarshal_members(payload, depth, cause)) == NULL)
+			return -1;
+	} else if (strcmp(tag, "L") == 0) {
+		if ((*out = unmarshal_list(payload, depth, cause)) == NULL)
+			return -1;
+	} else if (strcmp(tag, "SS") == 0 || strcmp(tag, "NS") == 0) {
+		if ((*out = unmarshal_set(payload, tag[0] == 'N', cause)) == NULL)
+			return -1;
+	} else if (strcmp(tag, "B") == 0 || strcmp(tag, "BS") == 0) {
 		*cause = "binary attributes are not supported";
-		return NULL;
+		return -1;
+	} else {
+		*cause = "unknown AttributeValue type tag";
+		return -1;
 	}
-	*cause = "unknown AttributeValue type tag";
-	return NULL;
+	return 0;
 malformed:
 	*cause = "malformed AttributeValue";
-	return NULL;
+	return -1;
 }
 
-/* Unmarshals one AttributeValue into a new plain JSON value; NULL with *cause. */
+/* Unmarshals one AttributeValue into a new plain JSON value. json-c's null is
+ * the NULL pointer, so {"NULL":true} gives NULL with *cause NULL; a failure
+ * gives NULL with *cause set. */
 json_object *
 ddb_unmarshal_value(json_object *attribute_value, const char **cause)
 {
+	json_object	*out;
 	const char	*ignored;
 
 	if (cause == NULL)
 		cause = &ignored;
-	return unmarshal_value(attribute_value, 0, cause);
+	*cause = NULL;
+	if (unmarshal_value(attribute_value, 0, &out, cause) == -1)
+		return NULL;
+	return out;
 }
 
 /* Unmarshals an item (a map of AttributeValues) into a new plain object. */
@@ -417,5 +434,6 @@ ddb_unmarshal_item(json_object *item, const char **cause)
 
 	if (cause == NULL)
 		cause = &ignored;
+	*cause = NULL;
 	return unmarshal_members(item, 0, cause);
 }

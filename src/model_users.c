@@ -1,4 +1,5 @@
 /* model_users.c - the users table: read, provision, list, role changes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

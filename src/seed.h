@@ -19,7 +19,7 @@
 struct config;
 
 #define SEED_MAX_BYTES		(4 * 1024 * 1024)	/* largest seed file read */
-#define SEED_UPDATE_ID_LEN	25	/* "20260130T170000Z-1a2b3c4d" + NUL */
+#define SEED_UPDATE_ID_LEN	26	/* "20260130T170000Z-1a2b3c4d" + NUL */
 
 struct seed_result {
 	unsigned	written[SCHEMA_COUNT];	/* items put */

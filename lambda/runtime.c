@@ -1,0 +1,343 @@
+/* runtime.c - the Lambda Runtime API client over one reused curl handle. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "runtime.h"
+#include "util.h"
+
+#define ERROR_TYPE_HEADER	"Lambda-Runtime-Function-Error-Type"
+#define MAX_REPLY_BYTES		4096	/* what we keep of an answer to a POST */
+
+struct runtime {
+	CURL		*curl;
+	char		*base;		/* http://host:port/2018-06-01/runtime */
+	char		 errbuf[CURL_ERROR_SIZE];
+	unsigned	 requests;
+};
+
+/* Sets *cause and returns -1. */
+static int
+fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int
+fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*cause = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Creates the client; the handle keeps its connection across calls. */
+struct runtime *
+runtime_new(const char *api)
+{
+	struct runtime *rt = xcalloc(1, sizeof *rt);
+
+	rt->curl = curl_easy_init();
+	if (rt->curl == NULL) {
+		free(rt);
+		return NULL;
+	}
+	rt->base = xasprintf("http://%s/%s/runtime", api, RUNTIME_API_VERSION);
+	return rt;
+}
+
+/* Frees the client and closes its connection. */
+void
+runtime_free(struct runtime *rt)
+{
+	if (rt == NULL)
+		return;
+	curl_easy_cleanup(rt->curl);
+	free(rt->base);
+	free(rt);
+}
+
+/* Zeroes an invocation. */
+void
+runtime_invocation_init(struct runtime_invocation *inv)
+{
+	memset(inv, 0, sizeof *inv);
+}
+
+/* Frees what an invocation owns and zeroes it. */
+void
+runtime_invocation_reset(struct runtime_invocation *inv)
+{
+	if (inv == NULL)
+		return;
+	free(inv->trace_id);
+	free(inv->function_arn);
+	buf_free(&inv->event);
+	runtime_invocation_init(inv);
+}
+
+/* Number of HTTP requests made. */
+unsigned
+runtime_request_count(const struct runtime *rt)
+{
+	return rt->requests;
+}
+
+/* True for a request id we can put in a URL path unescaped. */
+static bool
+id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > RUNTIME_MAX_ID_BYTES)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && strchr("-_.:", id[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* Collects the /next body up to RUNTIME_MAX_EVENT_BYTES; more aborts the transfer. */
+static size_t
+next_body_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct runtime_invocation *inv = arg;
+	size_t n = size * nmemb;
+
+	if (inv->event.len + n > RUNTIME_MAX_EVENT_BYTES) {
+		inv->event_too_large = true;
+		return 0;
+	}
+	buf_append(&inv->event, data, n);
+	return n;
+}
+
+/* A header line "Name: value\r\n" split into a trimmed value when the name matches. */
+static char *
+header_value(const char *line, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *v, *end;
+
+	if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+		return NULL;
+	v = line + nl + 1;
+	end = line + n;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return xstrndup(v, (size_t)(end - v));
+}
+
+/* Picks the invocation's headers out of the /next answer. */
+static size_t
+next_header_cb(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct runtime_invocation *inv = arg;
+	size_t n = size * nmemb;
+	char *v;
+
+	if (n > RUNTIME_MAX_HEADER_BYTES)
+		return n;
+	if ((v = header_value(line, n, "Lambda-Runtime-Aws-Request-Id")) != NULL) {
+		snprintf(inv->request_id, sizeof inv->request_id, "%s", v);
+		free(v);
+	} else if ((v = header_value(line, n, "Lambda-Runtime-Deadline-Ms")) != NULL) {
+		long long ms = strtoll(v, NULL, 10);
+
+		inv->deadline_ms = ms > 0 ? (int64_t)ms : 0;
+		free(v);
+	} else if ((v = header_value(line, n, "Lambda-Runtime-Trace-Id")) != NULL) {
+		free(inv->trace_id);
+		inv->trace_id = v;
+	} else if ((v = header_value(line, n, "Lambda-Runtime-Invoked-Function-Arn")) != NULL) {
+		free(inv->function_arn);
+		inv->function_arn = v;
+	}
+	return n;
+}
+
+/* Keeps the first MAX_REPLY_BYTES of an answer to a POST (for error messages). */
+static size_t
+reply_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+	size_t n = size * nmemb;
+
+	if (b->len < MAX_REPLY_BYTES)
+		buf_append(b, data, n < MAX_REPLY_BYTES - b->len ? n : MAX_REPLY_BYTES - b->len);
+	return n;
+}
+
+/* Options every call shares; the reset keeps the connection cache. */
+static void
+prepare(struct runtime *rt, const char *url)
+{
+	curl_easy_reset(rt->curl);
+	rt->errbuf[0] = '\0';
+	curl_easy_setopt(rt->curl, CURLOPT_URL, url);
+	curl_easy_setopt(rt->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(rt->curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(rt->curl, CURLOPT_ERRORBUFFER, rt->errbuf);
+	curl_easy_setopt(rt->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)RUNTIME_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(rt->curl, CURLOPT_TCP_NODELAY, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(rt->curl, CURLOPT_PROTOCOLS_STR, "http");
+#else
+	curl_easy_setopt(rt->curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+}
+
+/* Curl's message for a failed transfer. */
+static const char *
+curl_why(const struct runtime *rt, CURLcode code)
+{
+	return rt->errbuf[0] != '\0' ? rt->errbuf : curl_easy_strerror(code);
+}
+
+/* Waits for and reads the next invocation. */
+int
+runtime_next(struct runtime *rt, struct runtime_invocation *inv, char **cause)
+{
+	char *url = xasprintf("%s/invocation/next", rt->base);
+	CURLcode code;
+	long status = 0;
+
+	*cause = NULL;
+	prepare(rt, url);
+	curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
+	/* Long poll: no total timeout, the API answers when an event arrives. */
+	curl_easy_setopt(rt->curl, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, next_body_cb);
+	curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, inv);
+	curl_easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, next_header_cb);
+	curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, inv);
+	code = curl_easy_perform(rt->curl);
+	rt->requests++;
+	free(url);
+	curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && inv->event_too_large))
+		return fail(cause, "GET /invocation/next: %s", curl_why(rt, code));
+	if (status != 200)
+		return fail(cause, "GET /invocation/next answered HTTP %ld", status);
+	if (!id_ok(inv->request_id))
+		return fail(cause, "GET /invocation/next: no usable Lambda-Runtime-Aws-Request-Id");
+	if (inv->event_too_large) {
+		buf_free(&inv->event);
+		return 0;
+	}
+	if (inv->event.data == NULL)
+		buf_puts(&inv->event, "");
+	return 0;
+}
+
+/* POSTs body to base + path; 0 when the API answers 2xx. */
+static int
+post(struct runtime *rt, const char *path, const char *body, size_t len,
+    const char *error_type, char **cause)
+{
+	char *url = xasprintf("%s%s", rt->base, path);
+	struct curl_slist *headers = NULL;
+	struct buf reply = BUF_INIT;
+	char *line;
+	CURLcode code;
+	long status = 0;
+	int rc = 0;
+
+	*cause = NULL;
+	prepare(rt, url);
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	headers = curl_slist_append(headers, "Expect:");
+	if (error_type != NULL) {
+		line = xasprintf("%s: %s", ERROR_TYPE_HEADER, error_type);
+		headers = curl_slist_append(headers, line);
+		free(line);
+	}
+	curl_easy_setopt(rt->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(rt->curl, CURLOPT_TIMEOUT_MS, (long)RUNTIME_POST_TIMEOUT_MS);
+	curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, reply_cb);
+	curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, &reply);
+	code = curl_easy_perform(rt->curl);
+	rt->requests++;
+	curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (code != CURLE_OK)
+		rc = fail(cause, "POST %s: %s", path, curl_why(rt, code));
+	else if (status < 200 || status > 299)
+		rc = fail(cause, "POST %s answered HTTP %ld: %.200s", path, status,
+		    reply.data ? reply.data : "");
+	curl_slist_free_all(headers);
+	buf_free(&reply);
+	free(url);
+	return rc;
+}
+
+/* Posts the invocation's response. */
+int
+runtime_respond(struct runtime *rt, const char *request_id, const char *body,
+    size_t len, char **cause)
+{
+	char *path;
+	int rc;
+
+	if (!id_ok(request_id))
+		return fail(cause, "request id is not usable");
+	path = xasprintf("/invocation/%s/response", request_id);
+	rc = post(rt, path, body, len, NULL, cause);
+	free(path);
+	return rc;
+}
+
+/* The {"errorMessage","errorType"} body (caller frees). */
+static char *
+error_body(const char *error_type, const char *message)
+{
+	json_object *o = json_object_new_object();
+	char *text;
+
+	json_object_object_add(o, "errorMessage",
+	    json_object_new_string_len(message, (int)strnlen(message, RUNTIME_MAX_ERROR_MESSAGE)));
+	json_object_object_add(o, "errorType", json_object_new_string(error_type));
+	json_object_object_add(o, "stackTrace", json_object_new_array());
+	text = xstrdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+/* Reports a failed invocation. */
+int
+runtime_invocation_error(struct runtime *rt, const char *request_id,
+    const char *error_type, const char *message, char **cause)
+{
+	char *path, *body;
+	int rc;
+
+	if (!id_ok(request_id))
+		return fail(cause, "request id is not usable");
+	path = xasprintf("/invocation/%s/error", request_id);
+	body = error_body(error_type, message);
+	rc = post(rt, path, body, strlen(body), error_type, cause);
+	free(body);
+	free(path);
+	return rc;
+}
+
+/* Reports a failed start-up. */
+int
+runtime_init_error(struct runtime *rt, const char *error_type, const char *message,
+    char **cause)
+{
+	char *body = error_body(error_type, message);
+	int rc = post(rt, "/init/error", body, strlen(body), error_type, cause);
+
+	free(body);
+	return rc;
+}

@@ -1,0 +1,223 @@
+/* handler_deliverables.c - /api/deliverables routes (SPEC §5). */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "handlers.h"
+#include "model_deliverables.h"
+
+#define NAME_MAX_LEN		200
+#define DESCRIPTION_MAX_LEN	5000
+#define OWNER_MAX_LEN		200
+#define MONTH_MAX		120
+
+static const char *const create_fields[] = {
+	"id", "name", "description", "month", "status", "completion_percentage", "due_date",
+	"owner", NULL
+};
+static const char *const update_fields[] = {
+	"name", "description", "month", "status", "completion_percentage", "due_date",
+	"owner", NULL
+};
+
+/* Validates the fields of a create or a patch and copies them into out. */
+static int
+validate_fields_or_reply(struct response *res, json_object *body, bool creating, json_object *out)
+{
+	const char *name, *description, *status, *due_date, *owner;
+	long month, id;
+	bool has_month, has_id;
+	json_object *pct;
+
+	if (field_string_or_reply(res, body, "name", NAME_MAX_LEN, creating, &name) == -1 ||
+	    field_string_or_reply(res, body, "description", DESCRIPTION_MAX_LEN, false, &description) == -1 ||
+	    field_int_or_reply(res, body, "month", 1, MONTH_MAX, creating, &month, &has_month) == -1 ||
+	    field_enum_or_reply(res, body, "status", deliverable_statuses, false, &status) == -1 ||
+	    field_number_or_reply(res, body, "completion_percentage", false, &pct) == -1 ||
+	    field_date_or_reply(res, body, "due_date", false, &due_date) == -1 ||
+	    field_string_or_reply(res, body, "owner", OWNER_MAX_LEN, false, &owner) == -1)
+		return -1;
+	if (creating) {
+		if (field_int_or_reply(res, body, "id", 1, 999999999999L, false, &id, &has_id) == -1)
+			return -1;
+		if (has_id)
+			json_object_object_add(out, "id", json_object_new_int64(id));
+	}
+	if (pct != NULL) {
+		double v = json_object_get_double(pct);
+		if (v < 0 || v > 100) {
+			response_error(res, 400, "validation_error", "completion_percentage: must be between 0 and 100");
+			return -1;
+		}
+		json_object_object_add(out, "completion_percentage", json_object_get(pct));
+	}
+	if (name != NULL)
+		json_object_object_add(out, "name", json_object_new_string(name));
+	if (description != NULL)
+		json_object_object_add(out, "description", json_object_new_string(description));
+	if (has_month)
+		json_object_object_add(out, "month", json_object_new_int64(month));
+	if (status != NULL)
+		json_object_object_add(out, "status", json_object_new_string(status));
+	if (due_date != NULL)
+		json_object_object_add(out, "due_date", json_object_new_string(due_date));
+	if (owner != NULL)
+		json_object_object_add(out, "owner", json_object_new_string(owner));
+	/* Completing without a percentage means 100 %. */
+	if (status != NULL && strcmp(status, "COMPLETED") == 0 && pct == NULL)
+		json_object_object_add(out, "completion_percentage", json_object_new_int64(100));
+	return 0;
+}
+
+/* GET /api/deliverables?month=&status= */
+void
+handle_deliverables_list(struct request *req, struct response *res)
+{
+	const char *month_s = request_query(req, "month"), *status = request_query(req, "status");
+	struct ddb_error err;
+	json_object *items, *root;
+	long month = 0;
+
+	for (size_t i = 0; i < req->nquery; i++) {
+		if (strcmp(req->query[i].name, "month") != 0 && strcmp(req->query[i].name, "status") != 0) {
+			response_error(res, 400, "validation_error", "%s: unknown query parameter", req->query[i].name);
+			return;
+		}
+	}
+	if (month_s != NULL && parse_long(month_s, 1, MONTH_MAX, &month) == -1) {
+		response_error(res, 400, "validation_error", "month: must be an integer between 1 and %d", MONTH_MAX);
+		return;
+	}
+	if (status != NULL) {
+		const char *const *s;
+		for (s = deliverable_statuses; *s; s++)
+			if (strcmp(*s, status) == 0)
+				break;
+		if (*s == NULL) {
+			response_error(res, 400, "validation_error",
+			    "status: must be one of NOT_STARTED, IN_PROGRESS, COMPLETED, BLOCKED");
+			return;
+		}
+	}
+	if (deliverables_list(req->app->ddb, req->app->cfg, month, status, &items, &err) != MODEL_OK) {
+		reply_store_error(res, &err);
+		return;
+	}
+	root = json_object_new_object();
+	json_object_object_add(root, "count", json_object_new_int64((int64_t)json_object_array_length(items)));
+	json_object_object_add(root, "items", items);
+	response_json(res, 200, root);
+}
+
+/* GET /api/deliverables/{id} */
+void
+handle_deliverables_get(struct request *req, struct response *res)
+{
+	struct ddb_error err;
+	json_object *item;
+	long id;
+
+	if (param_id_or_reply(req, res, 0, &id) == -1)
+		return;
+	switch (deliverables_get(req->app->ddb, req->app->cfg, id, &item, &err)) {
+	case MODEL_OK:
+		set_etag(res, item);
+		response_json(res, 200, item);
+		break;
+	case MODEL_NOT_FOUND:
+		response_error(res, 404, "not_found", "deliverable %ld not found", id);
+		break;
+	default:
+		reply_store_error(res, &err);
+	}
+}
+
+/* POST /api/deliverables (admin) */
+void
+handle_deliverables_create(struct request *req, struct response *res)
+{
+	json_object *item = json_object_new_object();
+	struct ddb_error err;
+	char location[64];
+
+	if (fields_known_or_reply(res, req->json, create_fields) == -1 ||
+	    validate_fields_or_reply(res, req->json, true, item) == -1) {
+		json_object_put(item);
+		return;
+	}
+	if (!json_object_object_get_ex(item, "status", NULL))
+		json_object_object_add(item, "status", json_object_new_string("NOT_STARTED"));
+	if (!json_object_object_get_ex(item, "completion_percentage", NULL))
+		json_object_object_add(item, "completion_percentage", json_object_new_int64(0));
+	switch (deliverables_create(req->app->ddb, req->app->cfg, item, &err)) {
+	case MODEL_OK:
+		snprintf(location, sizeof location, "/api/deliverables/%ld", model_int(item, "id", 0));
+		response_set_header(res, "Location", location);
+		set_etag(res, item);
+		response_json(res, 201, item);
+		return;
+	case MODEL_CONFLICT:
+		response_error(res, 409, "conflict", "deliverable %ld already exists", model_int(item, "id", 0));
+		break;
+	default:
+		reply_store_error(res, &err);
+	}
+	json_object_put(item);
+}
+
+/* PATCH /api/deliverables/{id} (team) */
+void
+handle_deliverables_update(struct request *req, struct response *res)
+{
+	json_object *changes, *updated;
+	struct ddb_error err;
+	long id, version;
+
+	if (param_id_or_reply(req, res, 0, &id) == -1 ||
+	    expected_version_or_reply(req, res, req->json, &version) == -1 ||
+	    fields_known_or_reply(res, req->json, update_fields) == -1 ||
+	    patch_body_or_reply(res, req->json) == -1)
+		return;
+	changes = json_object_new_object();
+	if (validate_fields_or_reply(res, req->json, false, changes) == -1) {
+		json_object_put(changes);
+		return;
+	}
+	switch (deliverables_update(req->app->ddb, req->app->cfg, id, changes, version, &updated, &err)) {
+	case MODEL_OK:
+		set_etag(res, updated);
+		response_json(res, 200, updated);
+		break;
+	case MODEL_NOT_FOUND:
+		response_error(res, 404, "not_found", "deliverable %ld not found", id);
+		break;
+	case MODEL_CONFLICT:
+		response_error(res, 409, "conflict", "deliverable %ld has changed (version mismatch)", id);
+		break;
+	default:
+		reply_store_error(res, &err);
+	}
+	json_object_put(changes);
+}
+
+/* DELETE /api/deliverables/{id} (admin) */
+void
+handle_deliverables_delete(struct request *req, struct response *res)
+{
+	struct ddb_error err;
+	long id;
+
+	if (param_id_or_reply(req, res, 0, &id) == -1)
+		return;
+	switch (deliverables_delete(req->app->ddb, req->app->cfg, id, &err)) {
+	case MODEL_OK:
+		response_empty(res, 204);
+		break;
+	case MODEL_NOT_FOUND:
+		response_error(res, 404, "not_found", "deliverable %ld not found", id);
+		break;
+	default:
+		reply_store_error(res, &err);
+	}
+}

@@ -1,0 +1,238 @@
+/* model_metrics.c - the metrics table: progress, capped history, and updates
+ * as a read-modify-write conditional on the version read (no lost update). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "handlers.h"
+#include "model_metrics.h"
+#include "util.h"
+
+#define PROGRESS_MAX	100.0
+
+/* Every metric, sorted by id. */
+enum model_rc
+metrics_list(struct ddb *ddb, const struct config *cfg, json_object **items,
+    struct ddb_error *err)
+{
+	return model_scan_sorted(ddb, cfg->table_metrics, items, err);
+}
+
+/* One metric by id. */
+enum model_rc
+metrics_get(struct ddb *ddb, const struct config *cfg, long id, json_object **item,
+    struct ddb_error *err)
+{
+	return model_get_num(ddb, cfg->table_metrics, id, item, err);
+}
+
+/* Adds version, updated_at and the first history entry, then stores the item. */
+enum model_rc
+metrics_create(struct ddb *ddb, const struct config *cfg, json_object *item,
+    struct ddb_error *err)
+{
+	json_object *now = model_now(), *current = NULL;
+
+	if (!json_object_object_get_ex(item, "current_value", &current) || current == NULL)
+		json_object_object_get_ex(item, "baseline_value", &current);
+	json_object_object_add(item, "history",
+	    metrics_history_append(NULL, current, json_object_get_string(now)));
+	json_object_object_add(item, "version", json_object_new_int64(1));
+	json_object_object_add(item, "updated_at", now);
+	if (model_int(item, "id", 0) > 0)
+		return model_create_num(ddb, cfg->table_metrics, item, err);
+	return model_create_next(ddb, cfg->table_metrics, item, err);
+}
+
+/* A copy of history with one entry appended and the oldest dropped past the cap. */
+json_object *
+metrics_history_append(json_object *history, json_object *value, const char *at)
+{
+	json_object *out = json_object_new_array(), *point = json_object_new_object();
+	size_t len = 0, skip = 0;
+
+	if (history != NULL && json_object_is_type(history, json_type_array))
+		len = json_object_array_length(history);
+	if (len + 1 > METRICS_HISTORY_MAX)
+		skip = len + 1 - METRICS_HISTORY_MAX;
+	for (size_t i = skip; i < len; i++)
+		json_object_array_add(out, json_object_get(json_object_array_get_idx(history, i)));
+	json_object_object_add(point, "value", json_object_get(value));
+	json_object_object_add(point, "at", json_object_new_string(at));
+	json_object_array_add(out, point);
+	return out;
+}
+
+/* Sets err for a (un)marshalling failure. */
+static void
+set_marshal_error(struct ddb_error *err, const char *code, const char *field, const char *cause)
+{
+	memset(err, 0, sizeof *err);
+	snprintf(err->code, sizeof err->code, "%s", code);
+	snprintf(err->message, sizeof err->message, "%s: %s", field, cause);
+}
+
+/* UpdateItem SET of every field of set, version = read_version + 1 and
+ * updated_at, conditional on the item existing with read_version (0: no
+ * version attribute). MODEL_CONFLICT when the condition failed. */
+static enum model_rc
+conditional_set(struct ddb *ddb, const char *table, long id, json_object *set,
+    long read_version, const char *now, json_object **updated, struct ddb_error *err)
+{
+	json_object *extra = json_object_new_object(), *names = json_object_new_object();
+	json_object *values = json_object_new_object(), *key = json_object_new_object();
+	json_object *attrs = NULL;
+	struct buf expr = BUF_INIT;
+	const char *cause;
+	enum model_rc result = MODEL_OK;
+	int n = 0;
+
+	buf_puts(&expr, "SET ");
+	json_object_object_foreach(set, field, value) {
+		json_object *av = ddb_marshal_value(value, &cause);
+		char name[16], val[16];
+
+		if (av == NULL) {
+			set_marshal_error(err, "MarshalError", field, cause);
+			result = MODEL_ERROR;
+			goto out;
+		}
+		snprintf(name, sizeof name, "#f%d", n);
+		snprintf(val, sizeof val, ":v%d", n);
+		json_object_object_add(names, name, json_object_new_string(field));
+		json_object_object_add(values, val, av);
+		buf_printf(&expr, "%s = %s, ", name, val);
+		n++;
+	}
+	buf_puts(&expr, "#version = :next, #updated_at = :now");
+	json_object_object_add(names, "#version", json_object_new_string("version"));
+	json_object_object_add(names, "#updated_at", json_object_new_string("updated_at"));
+	json_object_object_add(values, ":next", ddb_av_n_int(read_version + 1));
+	json_object_object_add(values, ":now", ddb_av_s(now));
+	if (read_version > 0) {
+		json_object_object_add(values, ":read", ddb_av_n_int(read_version));
+		json_object_object_add(extra, "ConditionExpression",
+		    json_object_new_string("attribute_exists(id) AND #version = :read"));
+	} else {
+		json_object_object_add(extra, "ConditionExpression",
+		    json_object_new_string("attribute_exists(id) AND attribute_not_exists(#version)"));
+	}
+	json_object_object_add(extra, "UpdateExpression", json_object_new_string(expr.data));
+	json_object_object_add(extra, "ExpressionAttributeNames", json_object_get(names));
+	json_object_object_add(extra, "ExpressionAttributeValues", json_object_get(values));
+	json_object_object_add(extra, "ReturnValues", json_object_new_string("ALL_NEW"));
+	json_object_object_add(key, "id", ddb_av_n_int(id));
+	if (ddb_update_item(ddb, table, key, extra, &attrs, err) == -1) {
+		result = ddb_error_is_condition_failed(err) ? MODEL_CONFLICT : MODEL_ERROR;
+		goto out;
+	}
+	if ((*updated = ddb_unmarshal_item(attrs, &cause)) == NULL) {
+		set_marshal_error(err, "UnmarshalError", "item", cause);
+		result = MODEL_ERROR;
+	}
+out:
+	json_object_put(attrs);
+	json_object_put(key);
+	json_object_put(extra);
+	json_object_put(names);
+	json_object_put(values);
+	buf_free(&expr);
+	return result;
+}
+
+/* Read, check the version, write conditional on it; retry a lost race when
+ * the caller gave no version. */
+enum model_rc
+metrics_update(struct ddb *ddb, const struct config *cfg, long id, json_object *changes,
+    long expected_version, json_object **updated, struct ddb_error *err)
+{
+	*updated = NULL;
+	for (int attempt = 0; attempt < METRICS_UPDATE_ATTEMPTS; attempt++) {
+		json_object *current = NULL, *set, *value, *history = NULL, *now;
+		long read_version;
+		enum model_rc rc;
+
+		rc = model_get_num(ddb, cfg->table_metrics, id, &current, err);
+		if (rc != MODEL_OK)
+			return rc;
+		read_version = model_int(current, "version", 0);
+		if (expected_version >= 0 && read_version != expected_version) {
+			json_object_put(current);
+			return MODEL_CONFLICT;
+		}
+		now = model_now();
+		set = json_object_new_object();
+		json_object_object_foreach(changes, field, change)
+			json_object_object_add(set, field, json_object_get(change));
+		if (json_object_object_get_ex(changes, "current_value", &value) && value != NULL) {
+			json_object_object_get_ex(current, "history", &history);
+			json_object_object_add(set, "history",
+			    metrics_history_append(history, value, json_object_get_string(now)));
+		}
+		rc = conditional_set(ddb, cfg->table_metrics, id, set, read_version,
+		    json_object_get_string(now), updated, err);
+		json_object_put(set);
+		json_object_put(now);
+		json_object_put(current);
+		/* A lost race: the next round re-reads (and reports a mismatch or absence). */
+		if (rc != MODEL_CONFLICT)
+			return rc;
+	}
+	return MODEL_CONFLICT;
+}
+
+/* Deletes a metric that exists. */
+enum model_rc
+metrics_delete(struct ddb *ddb, const struct config *cfg, long id, struct ddb_error *err)
+{
+	return model_delete_num(ddb, cfg->table_metrics, id, err);
+}
+
+/* The boolean higher_is_better of a plain metric (default true). */
+static bool
+higher_is_better(json_object *plain)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(plain, "higher_is_better", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return true;
+	return json_object_get_boolean(v);
+}
+
+/* The one progress formula for both directions, clamped and rounded. */
+double
+metrics_progress(json_object *plain)
+{
+	double baseline = model_double(plain, "baseline_value", 0);
+	double current = model_double(plain, "current_value", baseline);
+	double target = model_double(plain, "target_value", baseline);
+	double p;
+
+	if (target == baseline) {
+		bool reached = higher_is_better(plain) ? current >= target : current <= target;
+		return reached ? PROGRESS_MAX : 0;
+	}
+	p = (current - baseline) / (target - baseline) * PROGRESS_MAX;
+	if (!isfinite(p) || p < 0)
+		p = 0;
+	if (p > PROGRESS_MAX)
+		p = PROGRESS_MAX;
+	return round1(p);
+}
+
+/* Shares every member of plain but history (unless asked) and adds progress. */
+json_object *
+metrics_item_view(json_object *plain, bool with_history)
+{
+	json_object *view = json_object_new_object();
+
+	json_object_object_foreach(plain, field, value) {
+		if (!with_history && strcmp(field, "history") == 0)
+			continue;
+		json_object_object_add(view, field, json_object_get(value));
+	}
+	json_object_object_add(view, "progress", json_round1(metrics_progress(plain)));
+	return view;
+}

@@ -1,0 +1,520 @@
+/* core_test.c - unit tests of util, config, http and the router's paths
+ * that need no store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "app.h"
+#include "config.h"
+#include "handlers.h"
+#include "http.h"
+#include "router.h"
+#include "util.h"
+
+static void
+test_base64url(void **state)
+{
+	const unsigned char raw[] = { 0xfb, 0xff, 0x00, 'a' };
+	size_t n;
+	char *enc = base64url_encode(raw, sizeof raw);
+	unsigned char *dec;
+
+	(void)state;
+	assert_string_equal(enc, "-_8AYQ");
+	dec = base64url_decode(enc, strlen(enc), &n);
+	assert_non_null(dec);
+	assert_int_equal(n, sizeof raw);
+	assert_memory_equal(dec, raw, sizeof raw);
+	free(dec);
+	free(enc);
+	assert_null(base64url_decode("ab+c", 4, &n));	/* std alphabet refused */
+	assert_null(base64url_decode("abc=", 4, &n));	/* padding refused */
+	assert_null(base64url_decode("a", 1, &n));	/* impossible length */
+	assert_null(base64url_decode("YR", 2, &n));	/* non-zero leftover bits */
+}
+
+static void
+test_base64_std(void **state)
+{
+	size_t n;
+	char *enc = base64_encode((const unsigned char *)"hello", 5);
+	unsigned char *dec;
+
+	(void)state;
+	assert_string_equal(enc, "aGVsbG8=");
+	dec = base64_decode(enc, strlen(enc), &n);
+	assert_non_null(dec);
+	assert_int_equal(n, 5);
+	assert_memory_equal(dec, "hello", 5);
+	free(dec);
+	free(enc);
+}
+
+static void
+test_percent(void **state)
+{
+	char s1[] = "auth0%7Cabc", s2[] = "a+b%20c", s3[] = "bad%zz", s4[] = "bad%4";
+	char *enc;
+
+	(void)state;
+	assert_int_equal(percent_decode(s1, false), 0);
+	assert_string_equal(s1, "auth0|abc");
+	assert_int_equal(percent_decode(s2, true), 0);
+	assert_string_equal(s2, "a b c");
+	assert_int_equal(percent_decode(s3, false), -1);
+	assert_int_equal(percent_decode(s4, false), -1);
+	enc = percent_encode("a b/c~", false);
+	assert_string_equal(enc, "a%20b/c~");
+	free(enc);
+	enc = percent_encode("a/b", true);
+	assert_string_equal(enc, "a%2Fb");
+	free(enc);
+}
+
+static void
+test_utf8(void **state)
+{
+	(void)state;
+	assert_true(utf8_valid("plain", 5));
+	assert_true(utf8_valid("\xc3\xa9t\xc3\xa9", 6));
+	assert_true(utf8_valid("\xf0\x9f\x98\x80", 4));
+	assert_false(utf8_valid("\xc3", 1));		/* truncated */
+	assert_false(utf8_valid("\xc0\xaf", 2));	/* overlong */
+	assert_false(utf8_valid("\xed\xa0\x80", 3));	/* surrogate */
+	assert_false(utf8_valid("\xff", 1));
+}
+
+static void
+test_time(void **state)
+{
+	char out[21];
+	time_t t;
+
+	(void)state;
+	time_rfc3339(0, out);
+	assert_string_equal(out, "1970-01-01T00:00:00Z");
+	assert_int_equal(time_parse_rfc3339("2026-11-24T15:04:05Z", &t), 0);
+	time_rfc3339(t, out);
+	assert_string_equal(out, "2026-11-24T15:04:05Z");
+	assert_int_equal(time_parse_rfc3339("2026-11-24T15:04:05.123Z", &t), 0);
+	assert_int_equal(time_parse_rfc3339("2026-11-24 15:04:05", &t), -1);
+	assert_int_equal(time_parse_rfc3339("2026-11-24T15:04:05+02:00", &t), -1);
+}
+
+static void
+test_parse_long(void **state)
+{
+	long v;
+
+	(void)state;
+	assert_int_equal(parse_long("42", 1, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(parse_long("0", 1, 100, &v), -1);
+	assert_int_equal(parse_long("101", 1, 100, &v), -1);
+	assert_int_equal(parse_long("4x", 1, 100, &v), -1);
+	assert_int_equal(parse_long("", 1, 100, &v), -1);
+	assert_int_equal(parse_long(" 4", 1, 100, &v), -1);
+}
+
+static void
+test_buf(void **state)
+{
+	struct buf b = BUF_INIT;
+	char *s;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&b, "%d,", i);
+	assert_int_equal(b.len, strlen(b.data));
+	assert_memory_equal(b.data, "0,1,2,", 6);
+	s = buf_steal(&b);
+	assert_null(b.data);
+	free(s);
+	buf_free(&b);
+}
+
+static void
+test_round1(void **state)
+{
+	json_object *o;
+
+	(void)state;
+	assert_true(round1(42.083333) == 42.1);
+	assert_true(round1(0.05) == 0.1);
+	assert_true(round1(-0.05) == -0.1);
+	assert_true(round1(77.142857) == 77.1);
+	assert_true(round1(64.210526) == 64.2);
+	o = json_round1(100.0);
+	assert_string_equal(json_object_to_json_string(o), "100");
+	json_object_put(o);
+	o = json_round1(42.0833);
+	assert_string_equal(json_object_to_json_string(o), "42.1");
+	json_object_put(o);
+}
+
+/* Sets a clean environment for config tests. */
+static void
+config_env_reset(void)
+{
+	const char *vars[] = { "PORTAL_ENV", "PORTAL_TABLE_PREFIX", "AWS_REGION", "AWS_DEFAULT_REGION",
+	    "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AUTH0_DOMAIN", "AUTH0_AUDIENCE",
+	    "AUTH_JWKS_URL", "AUTH_ISSUER", "PORTAL_ADMINS", "CORS_ALLOW_ORIGINS", "DIGEST_API_URL",
+	    "DIGEST_API_KEY", "DIGEST_MODEL", "LOG_LEVEL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY" };
+	for (size_t i = 0; i < ARRAY_LEN(vars); i++)
+		unsetenv(vars[i]);
+}
+
+static void
+test_config_defaults(void **state)
+{
+	struct config cfg;
+	char *cause = NULL;
+
+	(void)state;
+	config_env_reset();
+	setenv("AUTH0_DOMAIN", "tenant.us.auth0.com", 1);
+	setenv("AUTH0_AUDIENCE", "https://api.example", 1);
+	assert_int_equal(config_load(&cfg, CONFIG_NEED_AUTH, &cause), 0);
+	assert_string_equal(cfg.env, "dev");
+	assert_string_equal(cfg.table_deliverables, "turbotech-dev-deliverables");
+	assert_string_equal(cfg.table_users, "turbotech-dev-users");
+	assert_string_equal(cfg.region, "us-east-1");
+	assert_string_equal(cfg.endpoint, "https://dynamodb.us-east-1.amazonaws.com");
+	assert_string_equal(cfg.issuer, "https://tenant.us.auth0.com/");
+	assert_string_equal(cfg.jwks_url, "https://tenant.us.auth0.com/.well-known/jwks.json");
+	assert_int_equal(cfg.log_level, LOG_INFO);
+	assert_null(cfg.digest_api_url);
+	config_free(&cfg);
+}
+
+static void
+test_config_overrides(void **state)
+{
+	struct config cfg;
+	char *cause = NULL;
+
+	(void)state;
+	config_env_reset();
+	setenv("PORTAL_ENV", "prod", 1);
+	setenv("AWS_DEFAULT_REGION", "eu-west-1", 1);
+	setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:8000/", 1);
+	setenv("AUTH_JWKS_URL", "file:///tmp/jwks.json", 1);
+	setenv("AUTH_ISSUER", "https://issuer.local/", 1);
+	setenv("AUTH0_AUDIENCE", "aud", 1);
+	setenv("PORTAL_ADMINS", " auth0|a , Lead@Example.com ,", 1);
+	setenv("CORS_ALLOW_ORIGINS", "https://app.example.com,http://localhost:3000", 1);
+	setenv("LOG_LEVEL", "warn", 1);
+	assert_int_equal(config_load(&cfg, CONFIG_NEED_AUTH, &cause), 0);
+	assert_string_equal(cfg.table_metrics, "turbotech-prod-metrics");
+	assert_string_equal(cfg.region, "eu-west-1");
+	assert_string_equal(cfg.endpoint, "http://127.0.0.1:8000");
+	assert_true(config_is_admin(&cfg, "auth0|a", NULL));
+	assert_true(config_is_admin(&cfg, "x", "lead@example.com"));
+	assert_false(config_is_admin(&cfg, "auth0|b", "other@example.com"));
+	assert_true(config_cors_allowed(&cfg, "https://app.example.com"));
+	assert_false(config_cors_allowed(&cfg, "https://evil.example.com"));
+	assert_false(config_cors_allowed(&cfg, NULL));
+	assert_int_equal(cfg.log_level, LOG_WARN);
+	config_free(&cfg);
+	setenv("PORTAL_TABLE_PREFIX", "test-", 1);
+	setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9000", 1);
+	assert_int_equal(config_load(&cfg, CONFIG_NEED_AUTH, &cause), 0);
+	assert_string_equal(cfg.table_updates, "test-updates");
+	assert_string_equal(cfg.endpoint, "http://127.0.0.1:9000");
+	config_free(&cfg);
+	config_env_reset();
+	log_set_level(LOG_INFO);
+}
+
+/* Expects config_load to fail with a cause that names var. */
+static void
+expect_config_error(const char *var)
+{
+	struct config cfg;
+	char *cause = NULL;
+
+	assert_int_equal(config_load(&cfg, CONFIG_NEED_AUTH, &cause), -1);
+	assert_non_null(cause);
+	if (strstr(cause, var) == NULL)
+		fail_msg("cause \"%s\" does not name %s", cause, var);
+	free(cause);
+	config_free(&cfg);
+}
+
+static void
+test_config_errors(void **state)
+{
+	(void)state;
+	config_env_reset();
+	expect_config_error("AUTH0_DOMAIN");
+	setenv("AUTH0_DOMAIN", "tenant.auth0.com", 1);
+	expect_config_error("AUTH0_AUDIENCE");
+	setenv("AUTH0_AUDIENCE", "aud", 1);
+	setenv("LOG_LEVEL", "loud", 1);
+	expect_config_error("LOG_LEVEL");
+	unsetenv("LOG_LEVEL");
+	setenv("AWS_ENDPOINT_URL_DYNAMODB", "localhost:8000", 1);
+	expect_config_error("AWS_ENDPOINT_URL_DYNAMODB");
+	unsetenv("AWS_ENDPOINT_URL_DYNAMODB");
+	setenv("PORTAL_ENV", "prod", 1);
+	setenv("CORS_ALLOW_ORIGINS", "*", 1);
+	expect_config_error("CORS_ALLOW_ORIGINS");
+	unsetenv("CORS_ALLOW_ORIGINS");
+	setenv("PORTAL_ENV", "bad env", 1);
+	expect_config_error("PORTAL_ENV");
+	unsetenv("PORTAL_ENV");
+	setenv("DIGEST_API_URL", "https://api.example/v1", 1);
+	expect_config_error("DIGEST_API_KEY");
+	setenv("DIGEST_API_KEY", "k", 1);
+	expect_config_error("DIGEST_MODEL");
+	unsetenv("DIGEST_API_URL");
+	unsetenv("DIGEST_API_KEY");
+	setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
+	expect_config_error("AWS_SECRET_ACCESS_KEY");
+	config_env_reset();
+	log_set_level(LOG_INFO);
+}
+
+static void
+test_request_parsing(void **state)
+{
+	struct request req;
+
+	(void)state;
+	request_init(&req);
+	request_set_method(&req, "get");
+	request_set_path(&req, "/api/deliverables?month=2&status=IN%5FPROGRESS&q=a+b");
+	request_add_header(&req, "X-Request-Id", "abc");
+	request_add_header(&req, "Accept", "a");
+	request_add_header(&req, "accept", "b");
+	assert_string_equal(req.method, "GET");
+	assert_string_equal(req.path, "/api/deliverables");
+	assert_string_equal(request_query(&req, "month"), "2");
+	assert_string_equal(request_query(&req, "status"), "IN_PROGRESS");
+	assert_string_equal(request_query(&req, "q"), "a b");
+	assert_null(request_query(&req, "missing"));
+	assert_string_equal(request_header(&req, "x-request-id"), "abc");
+	assert_string_equal(request_header(&req, "accept"), "a, b");
+	assert_false(req.query_bad);
+	request_set_query(&req, "a=%zz");
+	assert_true(req.query_bad);
+	request_reset(&req);
+	request_init(&req);
+	char *big = xmalloc(MAX_BODY_BYTES + 2);
+	memset(big, 'x', MAX_BODY_BYTES + 1);
+	request_set_body(&req, big, MAX_BODY_BYTES + 1);
+	assert_true(req.body_too_large);
+	assert_null(req.body);
+	free(big);
+	request_reset(&req);
+}
+
+static void
+test_response_error(void **state)
+{
+	struct response res;
+
+	(void)state;
+	response_init(&res);
+	response_error(&res, 404, "not_found", "deliverable %d not found", 99);
+	assert_int_equal(res.status, 404);
+	assert_string_equal(res.body.data,
+	    "{\"error\":{\"code\":\"not_found\",\"message\":\"deliverable 99 not found\"}}");
+	assert_string_equal(response_header(&res, "content-type"), "application/json; charset=utf-8");
+	response_set_header(&res, "X-A", "1");
+	response_set_header(&res, "x-a", "2");
+	assert_string_equal(response_header(&res, "X-A"), "2");
+	response_reset(&res);
+}
+
+/* Runs one request through the router with an app that has a store handle
+ * pointing nowhere (these paths never reach the store). */
+static struct config router_cfg;
+static struct app *router_app;
+
+static int
+router_setup(void **state)
+{
+	char *cause = NULL;
+
+	(void)state;
+	config_env_reset();
+	setenv("AUTH_JWKS_URL", "file:///nonexistent/jwks.json", 1);
+	setenv("AUTH_ISSUER", "https://issuer.local/", 1);
+	setenv("AUTH0_AUDIENCE", "aud", 1);
+	setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9", 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+	setenv("CORS_ALLOW_ORIGINS", "https://app.example.com", 1);
+	setenv("LOG_LEVEL", "error", 1);
+	if (config_load(&router_cfg, CONFIG_NEED_AUTH, &cause) == -1)
+		return -1;
+	router_app = app_new(&router_cfg, auth_new(&router_cfg));
+	return 0;
+}
+
+static int
+router_teardown(void **state)
+{
+	(void)state;
+	auth_free(router_app->auth);
+	app_free(router_app);
+	config_free(&router_cfg);
+	config_env_reset();
+	return 0;
+}
+
+static void
+route(const char *method, const char *path, const char *origin, struct response *res)
+{
+	struct request req;
+
+	request_init(&req);
+	response_init(res);
+	req.app = router_app;
+	request_set_method(&req, method);
+	request_set_path(&req, path);
+	if (origin != NULL)
+		request_add_header(&req, "Origin", origin);
+	router_handle(&req, res);
+	request_reset(&req);
+}
+
+static void
+test_router_not_found(void **state)
+{
+	struct response res;
+
+	(void)state;
+	route("GET", "/api/nope", NULL, &res);
+	assert_int_equal(res.status, 404);
+	assert_non_null(strstr(res.body.data, "\"not_found\""));
+	assert_non_null(response_header(&res, "X-Request-Id"));
+	response_reset(&res);
+	route("GET", "/elsewhere", NULL, &res);
+	assert_int_equal(res.status, 404);
+	response_reset(&res);
+	route("GET", "/api/deliverables/1/extra", NULL, &res);
+	assert_int_equal(res.status, 404);
+	response_reset(&res);
+}
+
+static void
+test_router_method_not_allowed(void **state)
+{
+	struct response res;
+
+	(void)state;
+	route("PUT", "/api/deliverables/3", NULL, &res);
+	assert_int_equal(res.status, 405);
+	assert_string_equal(response_header(&res, "Allow"), "GET, PATCH, DELETE, OPTIONS");
+	assert_non_null(strstr(res.body.data, "\"method_not_allowed\""));
+	response_reset(&res);
+	route("DELETE", "/api/health", NULL, &res);
+	assert_int_equal(res.status, 405);
+	assert_string_equal(response_header(&res, "Allow"), "GET, OPTIONS");
+	response_reset(&res);
+}
+
+static void
+test_router_cors(void **state)
+{
+	struct response res;
+
+	(void)state;
+	route("OPTIONS", "/api/deliverables", "https://app.example.com", &res);
+	assert_int_equal(res.status, 204);
+	assert_string_equal(response_header(&res, "Access-Control-Allow-Origin"), "https://app.example.com");
+	assert_string_equal(response_header(&res, "Vary"), "Origin");
+	assert_non_null(strstr(response_header(&res, "Access-Control-Allow-Headers"), "If-Match"));
+	assert_non_null(strstr(response_header(&res, "Access-Control-Allow-Methods"), "POST"));
+	response_reset(&res);
+	route("OPTIONS", "/api/deliverables", "https://evil.example.com", &res);
+	assert_int_equal(res.status, 204);
+	assert_null(response_header(&res, "Access-Control-Allow-Origin"));
+	assert_null(response_header(&res, "Access-Control-Allow-Methods"));
+	response_reset(&res);
+	/* Error responses carry CORS headers too. */
+	route("GET", "/api/nope", "https://app.example.com", &res);
+	assert_int_equal(res.status, 404);
+	assert_string_equal(response_header(&res, "Access-Control-Allow-Origin"), "https://app.example.com");
+	assert_string_equal(response_header(&res, "Access-Control-Expose-Headers"), "X-Request-Id, Location, ETag");
+	response_reset(&res);
+}
+
+static void
+test_router_request_id(void **state)
+{
+	struct request req;
+	struct response res;
+
+	(void)state;
+	request_init(&req);
+	response_init(&res);
+	req.app = router_app;
+	request_set_method(&req, "GET");
+	request_set_path(&req, "/api/nope");
+	request_add_header(&req, "X-Request-Id", "client-id-123");
+	router_handle(&req, &res);
+	assert_string_equal(response_header(&res, "X-Request-Id"), "client-id-123");
+	request_reset(&req);
+	response_reset(&res);
+
+	request_init(&req);
+	response_init(&res);
+	req.app = router_app;
+	request_set_method(&req, "GET");
+	request_set_path(&req, "/api/nope");
+	request_add_header(&req, "X-Request-Id", "bad id\"<script>");
+	router_handle(&req, &res);
+	assert_string_not_equal(response_header(&res, "X-Request-Id"), "bad id\"<script>");
+	assert_int_equal(strlen(response_header(&res, "X-Request-Id")), 32);
+	request_reset(&req);
+	response_reset(&res);
+}
+
+static void
+test_router_auth_required(void **state)
+{
+	struct response res;
+
+	(void)state;
+	/* No token: 401 with a Bearer challenge, before any handler or store call. */
+	route("GET", "/api/deliverables", NULL, &res);
+	assert_int_equal(res.status, 401);
+	assert_non_null(response_header(&res, "WWW-Authenticate"));
+	assert_non_null(strstr(response_header(&res, "WWW-Authenticate"), "Bearer"));
+	response_reset(&res);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_base64url),
+		cmocka_unit_test(test_base64_std),
+		cmocka_unit_test(test_percent),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_parse_long),
+		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_round1),
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_overrides),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_request_parsing),
+		cmocka_unit_test(test_response_error),
+		cmocka_unit_test_setup_teardown(test_router_not_found, router_setup, router_teardown),
+		cmocka_unit_test_setup_teardown(test_router_method_not_allowed, router_setup, router_teardown),
+		cmocka_unit_test_setup_teardown(test_router_cors, router_setup, router_teardown),
+		cmocka_unit_test_setup_teardown(test_router_request_id, router_setup, router_teardown),
+		cmocka_unit_test_setup_teardown(test_router_auth_required, router_setup, router_teardown),
+	};
+
+	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}
