@@ -432,6 +432,10 @@ connection_thread(void *arg)
 	 * instead of accepting another connection on this thread. */
 	FCGX_InitRequest(&fr, -1, 0);
 	fr.ipcFd = c->fd;
+	/* FCGX_Accept_r first finishes the "previous" request and would close
+	 * the fd unless the connection counts as kept; the BEGIN_REQUEST record
+	 * then sets the real flag. */
+	fr.keepConnection = 1;
 	while (!stopping) {
 		if (FCGX_Accept_r(&fr) < 0)
 			break;

@@ -91,8 +91,8 @@ static const struct command commands[] = {
 		.synopsis = "tables create [TABLE...]",
 		.summary = "create the missing tables and wait until they are ACTIVE",
 		.help =
-		    "Creates each table of SPEC §4 that does not exist yet (PAY_PER_REQUEST,\n"
-		    "with the MonthIndex and FeedIndex global secondary indexes) and waits\n"
+		    "Creates each table that does not exist yet (PAY_PER_REQUEST, with the\n"
+		    "MonthIndex and FeedIndex global secondary indexes) and waits\n"
 		    "until it is ACTIVE. Tables that exist are reported and left alone, so\n"
 		    "running it again is harmless. TABLE is deliverables, metrics, updates or\n"
 		    "users; the default is all four.\n",
@@ -122,7 +122,7 @@ static const struct command commands[] = {
 	{
 		.name = "seed",
 		.synopsis = "seed [--force] [--file PATH]",
-		.summary = "load the seed data (SPEC §8)",
+		.summary = "load the seed data (idempotent)",
 		.help =
 		    "Loads the deliverables, metrics, updates and users of seed-data.json.\n"
 		    "Idempotent: an item that exists is skipped, never overwritten, even when\n"
@@ -211,7 +211,7 @@ usage(FILE *f)
 	    "  -h, --help      show this help\n"
 	    "  -V, --version   show the version\n"
 	    "  -v, --verbose   log progress (info); twice for debug\n\n"
-	    "Configuration comes from the environment (SPEC §3): PORTAL_ENV or\n"
+	    "Configuration comes from the environment: PORTAL_ENV or\n"
 	    "PORTAL_TABLE_PREFIX name the tables, AWS_ENDPOINT_URL_DYNAMODB the store,\n"
 	    "AWS_REGION and the AWS credential chain sign the requests, LOG_LEVEL=debug\n"
 	    "or -v shows the logs (the default shows errors only).\n");
@@ -347,7 +347,7 @@ store_error(const struct ctl *ctl, const char *table, const struct ddb_error *er
 	else if (strcmp(err->code, "ResourceNotFoundException") == 0 && table != NULL)
 		errorf("table %s does not exist (run '" PROGRAM " tables create')", table);
 	else if (strcmp(err->code, "CredentialsError") == 0)
-		errorf("no AWS credentials: %s", err->message);
+		errorf("%s", err->message[0] != '\0' ? err->message : "no AWS credentials");
 	else if (table != NULL)
 		errorf("%s: %s: %s", table, err->code, err->message);
 	else

@@ -372,8 +372,13 @@ auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char *
 		return -1;
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the string forms */
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http,file");
 	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP | CURLPROTO_FILE));
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)AUTH_JWKS_TIMEOUT_MS);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
 #include "util.h"
 
@@ -271,6 +273,8 @@ config_load(struct config *cfg, enum config_need need, char **cause)
 
 	memset(cfg, 0, sizeof *cfg);
 	*cause = NULL;
+	/* Start-up runs here before any thread exists: the one place for libcurl's global init. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	cfg->log_level = LOG_INFO;
 	if ((v = env_value("LOG_LEVEL")) != NULL && log_level_parse(v, &cfg->log_level) == -1)
 		return fail(cause, "LOG_LEVEL must be debug, info, warn or error (got \"%s\")", v);

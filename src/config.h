@@ -60,7 +60,8 @@ struct config {
 /* What a program needs: the API server needs auth; portalctl does not. */
 enum config_need { CONFIG_NEED_STORE = 0, CONFIG_NEED_AUTH = 1 };
 
-/* Reads the environment into cfg. On failure returns -1 and sets *cause to one
+/* Reads the environment into cfg (and initialises libcurl for the process:
+ * call it at start-up, before threads). On failure returns -1 and sets *cause to one
  * line naming the variable (caller frees). */
 int config_load(struct config *cfg, enum config_need need, char **cause);
 /* Releases everything config_load allocated; NULL-safe. */

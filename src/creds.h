@@ -20,7 +20,15 @@ struct creds {
 #define CREDS_REFRESH_BEFORE_MS	(5 * 60 * 1000)
 
 /* Copies current credentials into out, resolving or refreshing the chain
- * when needed. cfg is borrowed. 0, or -1 with *cause (caller frees). */
+ * when needed. cfg is borrowed. 0, or -1 with *cause (caller frees).
+ * Order: environment (both key and secret, else an error); the shared file's
+ * cfg->aws_profile (a named profile that is missing or incomplete is an
+ * error; a missing [default] goes on); the container endpoint when a
+ * container URI is set (its failure is final, as in the SDKs); IMDSv2 unless
+ * disabled. Metadata calls use libcurl with 1 s connect / 2 s total timeouts,
+ * so curl_global_init must have run before threads start. A failed refresh
+ * keeps credentials that are still valid (logged as a warning) and is not
+ * retried for a few seconds. */
 int creds_get(const struct config *cfg, struct creds *out, char **cause);
 /* Forgets cached credentials (tests; after an auth error). */
 void creds_invalidate(void);

@@ -1170,14 +1170,18 @@ ddb_wait_table(struct ddb *ddb, const char *table, bool want_active, int timeout
 
 	for (;;) {
 		if (ddb_describe_table(ddb, table, &desc, err) == -1) {
-			if (!want_active && strcmp(err->code, "ResourceNotFoundException") == 0) {
+			if (strcmp(err->code, "ResourceNotFoundException") != 0)
+				return -1;
+			if (!want_active) {
 				memset(err, 0, sizeof *err);
 				return 0;
 			}
-			return -1;
+			/* Like the SDK waiters: a table just created may not show yet. */
+			done = false;
+		} else {
+			done = want_active && table_active(desc);
+			json_object_put(desc);
 		}
-		done = want_active && table_active(desc);
-		json_object_put(desc);
 		if (done)
 			return 0;
 		if (mono_ms() + DDB_WAIT_POLL_MS > until)

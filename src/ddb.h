@@ -29,7 +29,13 @@ struct config;
 #define DDB_RESPONSE_MAX	(64 * 1024 * 1024)
 #define DDB_WAIT_POLL_MS	100
 
-/* Error detail travels with the call. */
+/* Error detail travels with the call. Codes besides DynamoDB's __type:
+ * "NetworkError", "TimeoutError" (timeout or deadline; both http_status 0),
+ * "CredentialsError", "SigningError", "InvalidResponse" (a 200 without a JSON
+ * object), "UnprocessedKeys"/"UnprocessedItems" (a batch still incomplete
+ * after DDB_BATCH_ROUNDS_MAX submissions; counts as throttling),
+ * "UnknownError"/"InternalServerError" (an error status without __type).
+ * retryable tells the kind of error, also after the attempts ran out. */
 struct ddb_error {
 	int	 http_status;		/* 0 for network errors */
 	char	 code[64];		/* short __type: "ConditionalCheckFailedException", "NetworkError" ... */
@@ -41,7 +47,9 @@ struct ddb_error {
 
 struct ddb;
 
-/* A handle for one thread. cfg is borrowed and must outlive the handle. */
+/* A handle for one thread. cfg is borrowed and must outlive the handle.
+ * Calls curl_global_init once per process (call ddb_new, or curl_global_init,
+ * before starting threads). NULL when cfg->endpoint is not a usable URL. */
 struct ddb *ddb_new(const struct config *cfg);
 void ddb_free(struct ddb *ddb);	/* NULL-safe */
 /* Calls made by this handle since it was created (HTTP requests, retries included). */
@@ -65,8 +73,11 @@ int64_t ddb_backoff_ms(int attempt);
 int ddb_call(struct ddb *ddb, const char *op, json_object *request,
     json_object **response, struct ddb_error *err);
 
-/* Several independent calls at once (curl multi); each gets its own result.
- * Returns 0 when all succeeded, -1 when any failed (see each err). */
+/* Several independent calls at once (curl multi, DDB_PARALLEL_MAX at a time,
+ * on pooled easy handles sharing the connection cache); each gets its own
+ * result. Retryable failures are then retried one by one with backoff, up to
+ * DDB_MAX_ATTEMPTS attempts in all. Returns 0 when all succeeded, -1 when any
+ * failed (see each rc and err); every non-NULL response is the caller's. */
 struct ddb_op {
 	const char		*op;
 	json_object		*request;	/* borrowed */
@@ -104,7 +115,9 @@ int ddb_batch_get(struct ddb *ddb, const char *table, json_object *keys /* array
 /* BatchWriteItem: puts (array of items) and deletes (array of keys), either may be NULL. */
 int ddb_batch_write(struct ddb *ddb, const char *table, json_object *puts,
     json_object *deletes, struct ddb_error *err);
-/* TransactWriteItems: items is the TransactItems array (borrowed). */
+/* TransactWriteItems: items is the TransactItems array (borrowed). A random
+ * ClientRequestToken makes retries idempotent. NOTE: dynalite has no
+ * transactions; against it this fails with "UnknownOperationException". */
 int ddb_transact_write(struct ddb *ddb, json_object *transact_items, struct ddb_error *err);
 
 int ddb_create_table(struct ddb *ddb, json_object *request, struct ddb_error *err);

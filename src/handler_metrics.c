@@ -35,6 +35,12 @@ validate_fields_or_reply(struct response *res, json_object *body, bool creating,
 	    field_string_or_reply(res, body, "description", DESCRIPTION_MAX_LEN, false, &description) == -1 ||
 	    field_string_or_reply(res, body, "unit", UNIT_MAX_LEN, creating, &unit) == -1)
 		return -1;
+	if (name != NULL)
+		json_object_object_add(out, "name", json_object_new_string(name));
+	if (description != NULL)
+		json_object_object_add(out, "description", json_object_new_string(description));
+	if (unit != NULL)
+		json_object_object_add(out, "unit", json_object_new_string(unit));
 	for (const char *const *f = number_fields; *f; f++) {
 		bool required = creating && strcmp(*f, "current_value") != 0;
 
@@ -43,20 +49,13 @@ validate_fields_or_reply(struct response *res, json_object *body, bool creating,
 		if (number != NULL)
 			json_object_object_add(out, *f, json_object_get(number));
 	}
-	if (name != NULL)
-		json_object_object_add(out, "name", json_object_new_string(name));
-	if (description != NULL)
-		json_object_object_add(out, "description", json_object_new_string(description));
-	if (unit != NULL)
-		json_object_object_add(out, "unit", json_object_new_string(unit));
 	return 0;
 }
 
-/* The create-only fields: id and higher_is_better (default true). */
+/* The optional id of a create, first in out; 400 and -1 when bad. */
 static int
-validate_create_extras_or_reply(struct response *res, json_object *body, json_object *out)
+validate_id_or_reply(struct response *res, json_object *body, json_object *out)
 {
-	json_object *hib, *current;
 	bool has_id;
 	long id;
 
@@ -64,6 +63,16 @@ validate_create_extras_or_reply(struct response *res, json_object *body, json_ob
 		return -1;
 	if (has_id)
 		json_object_object_add(out, "id", json_object_new_int64(id));
+	return 0;
+}
+
+/* The create-only higher_is_better (default true), and current_value
+ * defaulting to the baseline. */
+static int
+validate_create_extras_or_reply(struct response *res, json_object *body, json_object *out)
+{
+	json_object *hib, *current;
+
 	if (json_object_object_get_ex(body, "higher_is_better", &hib)) {
 		if (!json_object_is_type(hib, json_type_boolean)) {
 			response_error(res, 400, "validation_error", "higher_is_better: must be true or false");
@@ -137,6 +146,7 @@ handle_metrics_create(struct request *req, struct response *res)
 	char location[64];
 
 	if (fields_known_or_reply(res, req->json, create_fields) == -1 ||
+	    validate_id_or_reply(res, req->json, item) == -1 ||
 	    validate_fields_or_reply(res, req->json, true, item) == -1 ||
 	    validate_create_extras_or_reply(res, req->json, item) == -1) {
 		json_object_put(item);

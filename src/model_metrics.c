@@ -141,6 +141,17 @@ out:
 	return result;
 }
 
+/* Full-jitter delay before retrying a lost race (attempt counts from 0). */
+static int64_t
+retry_delay_ms(int attempt)
+{
+	int64_t cap = METRICS_RETRY_BASE_MS << (attempt < 6 ? attempt : 6);
+
+	if (cap > METRICS_RETRY_MAX_MS)
+		cap = METRICS_RETRY_MAX_MS;
+	return (int64_t)random_below((uint64_t)cap + 1);
+}
+
 /* Read, check the version, write conditional on it; retry a lost race when
  * the caller gave no version. */
 enum model_rc
@@ -178,6 +189,8 @@ metrics_update(struct ddb *ddb, const struct config *cfg, long id, json_object *
 		/* A lost race: the next round re-reads (and reports a mismatch or absence). */
 		if (rc != MODEL_CONFLICT)
 			return rc;
+		if (expected_version < 0 && attempt + 1 < METRICS_UPDATE_ATTEMPTS)
+			sleep_ms(retry_delay_ms(attempt));
 	}
 	return MODEL_CONFLICT;
 }

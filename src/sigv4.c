@@ -323,6 +323,26 @@ out:
 	return rc;
 }
 
+/* False when an X-Amz-Date header is present and differs from amz_date: the
+ * scope would name one day and the header another. */
+static bool
+date_header_matches(const struct kv *headers, size_t n, const char *amz_date)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *v;
+		bool same;
+
+		if (ascii_casecmp(headers[i].name, "x-amz-date") != 0)
+			continue;
+		v = canonical_header_value(headers[i].value);
+		same = v != NULL && strcmp(v, amz_date) == 0;
+		free(v);
+		if (!same)
+			return false;
+	}
+	return true;
+}
+
 /* Derives kSigning = HMAC chain over date, region, service, "aws4_request". */
 static int
 signing_key(const char *secret, const char *date8, const char *region,
@@ -371,7 +391,8 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred
 	memcpy(date8, res->amz_date, 8);
 	date8[8] = '\0';
 
-	if (canonical_headers(req->headers, req->nheaders, &headers, &signed_list) == -1)
+	if (canonical_headers(req->headers, req->nheaders, &headers, &signed_list) == -1 ||
+	    !date_header_matches(req->headers, req->nheaders, res->amz_date))
 		goto out;
 	uri = canonical_uri(req->path);
 	query = canonical_query(req->query);

@@ -9,9 +9,11 @@
 
 struct sigv4_request {
 	const char	*method;
-	const char	*path;		/* absolute path as sent, not yet URI-encoded */
-	const char	*query;		/* raw query string without '?', may be NULL */
-	const struct kv	*headers;	/* every header to sign, including host */
+	const char	*path;		/* absolute path, not yet URI-encoded; normalised
+					 * ("//", ".", "..") as for non-S3 services */
+	const char	*query;		/* raw query string without '?', may be NULL;
+					 * components are decoded, then re-encoded */
+	const struct kv	*headers;	/* every header to sign; host is required */
 	size_t		 nheaders;
 	const char	*body;
 	size_t		 body_len;
@@ -34,7 +36,10 @@ struct sigv4_result {
 /* Signs req for region/service at time t. The caller sends X-Amz-Date =
  * res->amz_date (and X-Amz-Security-Token when session_token is set); both
  * must be among req->headers when they are to be signed, as the AWS suite
- * does. Returns 0, or -1 on bad input. */
+ * does. Everything is borrowed; res is filled (free with sigv4_result_free).
+ * Returns 0, or -1 on bad input (no host header, CR/LF in a header value,
+ * an X-Amz-Date header other than sigv4_amz_date(t), empty key, region or
+ * service), leaving res empty. */
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *creds,
     const char *region, const char *service, time_t t, struct sigv4_result *res);
 void sigv4_result_free(struct sigv4_result *res);	/* NULL-safe */

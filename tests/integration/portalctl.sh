@@ -154,15 +154,15 @@ ok $? "seed again writes nothing"
 run export
 cp "$tmp/out" "$tmp/seeded.jsonl"
 [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/seeded.jsonl")" -eq 22 ] &&
-	jq -e 'select(.table=="metrics" and .item.id.N=="4") |
+	[ "$(jq 'select(.table=="metrics" and .item.id.N=="4") |
 		.item.current_value.N=="6.4" and .item.baseline_value.N=="12.5" and
 		.item.higher_is_better.BOOL==false and .item.history.L[0].M.value.N=="6.4" and
-		.item.version.N=="1"' "$tmp/seeded.jsonl" >/dev/null &&
+		.item.version.N=="1"' "$tmp/seeded.jsonl")" = true ] &&
 	[ "$(jq -r 'select(.table=="updates") | .item.id.S' "$tmp/seeded.jsonl" | sort -c && echo sorted)" = sorted ] &&
-	jq -e 'select(.table=="updates" and .item.title.S=="Symbol recognition at 60%") |
+	[ "$(jq 'select(.table=="updates" and .item.title.S=="Symbol recognition at 60%") |
 		.item.author.M.name.S=="Delivery Engineer" and .item.feed.S=="all" and
 		(.item.id.S | test("^20260218T141000Z-[0-9a-f]{8}$")) and (.item | has("read_by") | not)' \
-		"$tmp/seeded.jsonl" >/dev/null
+		"$tmp/seeded.jsonl")" = true ]
 ok $? "seeded items: exact numbers, history, version, time-ordered update ids, embedded author"
 
 # Change deliverable 4 (an import replaces it), reseed: the change stays.

@@ -9,7 +9,8 @@ program="$top_builddir/tests/integration/roles_test"
 
 # shellcheck source=../lib/dynalite.sh
 . "$top_srcdir/tests/lib/dynalite.sh"
-trap 'dynalite_stop' EXIT
+devtmp=$(mktemp -d "${TMPDIR:-/tmp}/roles-devissuer.XXXXXX") || exit 1
+trap 'dynalite_stop; rm -rf "$devtmp"' EXIT
 
 export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-0}
 if ! dynalite_start; then
@@ -20,6 +21,16 @@ fi
 
 export AWS_ACCESS_KEY_ID=roles-test AWS_SECRET_ACCESS_KEY=roles-test AWS_REGION=us-east-1
 unset AWS_SESSION_TOKEN AWS_PROFILE PORTAL_ENV
+# The development issuer, from a private copy of the scripts (so the
+# project's own var/dev-issuer is left alone): roles_test verifies its token.
+mkdir -p "$devtmp/scripts/lib"
+cp "$top_srcdir/scripts/dev-token" "$devtmp/scripts/"
+cp "$top_srcdir/scripts/lib/devkeys.sh" "$devtmp/scripts/lib/"
+# shellcheck source=../../scripts/lib/devkeys.sh
+. "$devtmp/scripts/lib/devkeys.sh"
+DEV_TOKEN=$(env -u AUTH_ISSUER -u AUTH0_AUDIENCE "$devtmp/scripts/dev-token" --role team) || DEV_TOKEN=
+export DEV_TOKEN DEV_ISSUER DEV_AUDIENCE DEV_JWKS_FILE
+
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export LOG_LEVEL=${LOG_LEVEL:-warn}
 "$program"

@@ -723,6 +723,47 @@ test_users_model(void **state)
 	assert_string_equal(role_name(ROLE_TEAM), "team");
 }
 
+/* scripts/dev-token's token (made by roles.sh) passes the real verifier. */
+static void
+test_dev_token(void **state)
+{
+	const char *token = getenv("DEV_TOKEN"), *jwks = getenv("DEV_JWKS_FILE");
+	struct config cfg = g.cfg;
+	struct auth *saved = g.auth;
+	struct response res;
+	struct user *u = NULL;
+	char *url, *value;
+
+	if (jwks == NULL) {
+		skip();	/* run without roles.sh */
+		return;
+	}
+	assert_non_null(token);
+	assert_true(strlen(token) > 0);
+	url = xasprintf("file://%s", jwks);
+	cfg.jwks_url = url;
+	cfg.issuer = getenv("DEV_ISSUER");
+	cfg.audience = getenv("DEV_AUDIENCE");
+	assert_non_null(cfg.issuer);
+	assert_non_null(cfg.audience);
+	g.auth = auth_new(&cfg);
+	value = xasprintf("Bearer %s", token);
+	assert_int_equal(authenticate(g.ddb, value, &res, &u), 0);
+	assert_string_equal(u->id, "auth0|seed-team");
+	assert_string_equal(u->email, "engineer@turbotech.example");
+	assert_string_equal(u->name, "Delivery Engineer");
+	user_free(u);
+	response_reset(&res);
+	/* And the configured (test) issuer does not accept it. */
+	auth_free(g.auth);
+	g.auth = saved;
+	assert_int_equal(authenticate(g.ddb, value, &res, NULL), -1);
+	assert_int_equal(res.status, 401);
+	response_reset(&res);
+	free(value);
+	free(url);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, NULL)
 
 /* Runs the roles tests. */
@@ -743,6 +784,7 @@ main(void)
 		T(test_503_store_unavailable),
 		T(test_require_role),
 		T(test_users_model),
+		T(test_dev_token),
 	};
 
 	return cmocka_run_group_tests_name("roles", tests, group_setup, group_teardown);

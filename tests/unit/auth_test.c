@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -784,6 +789,121 @@ test_jwks_garbage(void **state)
 	unlink(path);
 }
 
+/* ---- JWKS over HTTP (a local stand-in for the tenant) ---- */
+
+struct http_stub {
+	int		 fd;
+	int		 port;
+	atomic_int	 requests;
+	atomic_bool	 stop;
+	pthread_t	 thread;
+};
+
+/* Answers GET /jwks.json with the JWKS file, anything else with 404. */
+static void *
+http_stub_run(void *p)
+{
+	struct http_stub *hs = p;
+
+	while (!atomic_load(&hs->stop)) {
+		struct pollfd pfd = { .fd = hs->fd, .events = POLLIN };
+		char req[2048], *body = NULL, *head;
+		ssize_t n;
+		int c;
+		FILE *f;
+		long len = 0;
+
+		if (poll(&pfd, 1, 50) <= 0 || (c = accept(hs->fd, NULL, NULL)) == -1)
+			continue;
+		n = recv(c, req, sizeof(req) - 1, 0);
+		req[n > 0 ? n : 0] = '\0';
+		atomic_fetch_add(&hs->requests, 1);
+		if (strncmp(req, "GET /jwks.json ", 15) == 0 && (f = fopen(g.jwks_path, "r")) != NULL) {
+			fseek(f, 0, SEEK_END);
+			len = ftell(f);
+			rewind(f);
+			body = xmalloc((size_t)len);
+			len = (long)fread(body, 1, (size_t)len, f);
+			fclose(f);
+			head = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			    "Content-Length: %ld\r\nConnection: close\r\n\r\n", len);
+		} else {
+			head = xstrdup("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n"
+			    "Connection: close\r\n\r\nnot found");
+		}
+		(void)!write(c, head, strlen(head));
+		if (body != NULL)
+			(void)!write(c, body, (size_t)len);
+		free(head);
+		free(body);
+		close(c);
+	}
+	return NULL;
+}
+
+/* Starts the stub on a free port of 127.0.0.1. */
+static void
+http_stub_start(struct http_stub *hs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	socklen_t salen = sizeof(sa);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	hs->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(hs->fd >= 0);
+	assert_int_equal(bind(hs->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(hs->fd, 16), 0);
+	assert_int_equal(getsockname(hs->fd, (struct sockaddr *)&sa, &salen), 0);
+	hs->port = ntohs(sa.sin_port);
+	atomic_init(&hs->requests, 0);
+	atomic_init(&hs->stop, false);
+	assert_int_equal(pthread_create(&hs->thread, NULL, http_stub_run, hs), 0);
+}
+
+/* Stops the stub. */
+static void
+http_stub_stop(struct http_stub *hs)
+{
+	atomic_store(&hs->stop, true);
+	pthread_join(hs->thread, NULL);
+	close(hs->fd);
+}
+
+/* The JWKS fetched over http://: 200 is used, 404 is "unavailable". */
+static void
+test_jwks_over_http(void **state)
+{
+	struct fixture *f = *state;
+	struct http_stub hs;
+	struct auth *missing;
+	struct config cfg_missing;
+	struct auth_claims c;
+	const char *why;
+	char url[96], url_missing[96], *token, *value;
+
+	http_stub_start(&hs);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/jwks.json", hs.port);
+	snprintf(url_missing, sizeof(url_missing), "http://127.0.0.1:%d/missing.json", hs.port);
+	f->cfg.jwks_url = url;
+	assert_accepted(f, mint_ok(claims_ok()));
+	assert_accepted(f, mint_ok(claims_ok()));
+	assert_int_equal(atomic_load(&hs.requests), 1);
+
+	cfg_missing = f->cfg;
+	cfg_missing.jwks_url = url_missing;
+	missing = auth_new(&cfg_missing);
+	auth_set_clock(missing, test_now);
+	token = mint_ok(claims_ok());
+	value = xasprintf("Bearer %s", token);
+	assert_int_equal(auth_verify(missing, value, &c, &why), AUTH_UNAVAILABLE);
+	assert_int_equal(atomic_load(&hs.requests), 2);
+	auth_free(missing);
+	free(value);
+	free(token);
+	http_stub_stop(&hs);
+	f->cfg.jwks_url = g.jwks_url;
+}
+
 /* ---- tampering and malformed input ---- */
 
 /* Replaces part n (0-2) of a token with replacement; frees token. */
@@ -808,7 +928,9 @@ test_tampered(void **state)
 {
 	struct fixture *f = *state;
 	json_object *p = claims_ok();
-	char *h64, *p64, *token, *dot;
+	char *h64, *p64, *s64, *token, *dot;
+	unsigned char *raw;
+	size_t rawlen;
 
 	/* Header: same kid and alg, typ changed. */
 	h64 = b64s("{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"kid\":\"" KID_A "\"}");
@@ -825,10 +947,20 @@ test_tampered(void **state)
 	dot = strrchr(token, '.');
 	dot[20] = dot[20] == 'A' ? 'B' : 'A';
 	assert_rejected(f, token, "bad signature");
-	/* Signature: truncated. */
+	/* Signature: one byte short, and one byte too many. */
 	token = mint_ok(claims_ok());
-	token[strlen(token) - 4] = '\0';
-	assert_rejected(f, token, "bad signature");
+	dot = strrchr(token, '.');
+	raw = base64url_decode(dot + 1, strlen(dot + 1), &rawlen);
+	assert_non_null(raw);
+	s64 = base64url_encode(raw, rawlen - 1);
+	assert_rejected(f, replace_part(xstrdup(token), 2, s64), "bad signature");
+	free(s64);
+	raw = xrealloc(raw, rawlen + 1);
+	raw[rawlen] = 0;
+	s64 = base64url_encode(raw, rawlen + 1);
+	assert_rejected(f, replace_part(token, 2, s64), "bad signature");
+	free(s64);
+	free(raw);
 	/* Signature: removed. */
 	token = mint_ok(claims_ok());
 	strrchr(token, '.')[1] = '\0';
@@ -990,6 +1122,7 @@ main(void)
 		T(test_ignored_keys),
 		T(test_jwks_unavailable),
 		T(test_jwks_garbage),
+		T(test_jwks_over_http),
 		T(test_tampered),
 		T(test_malformed),
 		T(test_oversized),

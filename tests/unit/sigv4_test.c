@@ -295,6 +295,7 @@ test_bad_input(void **state)
 	struct kv no_host[] = { { "x-amz-date", "20150830T123600Z" } };
 	struct kv crlf[] = { { "host", "h" }, { "x-evil", "a\r\nInjected: 1" } };
 	struct kv bad_name[] = { { "host", "h" }, { "bad name", "v" } };
+	struct kv stale_date[] = { { "host", "h" }, { "X-Amz-Date", "20150829T123600Z" } };
 	struct sigv4_credentials creds = { SUITE_AKID, SUITE_SECRET, NULL };
 	struct sigv4_credentials no_secret = { SUITE_AKID, "", NULL };
 	struct sigv4_request req = { .method = "GET", .path = "/", .headers = no_host, .nheaders = 1 };
@@ -308,6 +309,9 @@ test_bad_input(void **state)
 	assert_int_equal(sigv4_sign(&req, &creds, SUITE_REGION, SUITE_SERVICE, SUITE_TIME, &res), -1);
 	req.headers = bad_name;
 	req.nheaders = ARRAY_LEN(bad_name);
+	assert_int_equal(sigv4_sign(&req, &creds, SUITE_REGION, SUITE_SERVICE, SUITE_TIME, &res), -1);
+	req.headers = stale_date;
+	req.nheaders = ARRAY_LEN(stale_date);
 	assert_int_equal(sigv4_sign(&req, &creds, SUITE_REGION, SUITE_SERVICE, SUITE_TIME, &res), -1);
 	req.headers = crlf;
 	req.nheaders = 1;

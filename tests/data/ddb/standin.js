@@ -9,7 +9,8 @@
 // verified end to end by an independent implementation.
 //
 // What it answers depends on the TableName in the request (for transactions:
-// the TableName of the first TransactItem):
+// the TableName of the first TransactItem; the name or its prefix before a
+// '-suffix'), counting requests per operation and name:
 //   always-500      500 InternalServerError, always
 //   throttle-twice  400 ProvisionedThroughputExceededException twice, then an item
 //   condition       400 ConditionalCheckFailedException
@@ -114,9 +115,16 @@ function answer(req, res, body) {
 	}
 	const op = target[1];
 	const table = tableOf(op, data);
-	const n = counts[table] = (counts[table] || 0) + 1;
+	const counter = op + ' ' + table;
+	const n = counts[counter] = (counts[counter] || 0) + 1;
 
-	switch (table) {
+	// A name selects a behaviour by its prefix ("throttle-twice-2" throttles
+	// too); each operation and name has its own request counter.
+	const kinds = ['always-500', 'throttle-twice', 'condition', 'slow', 'unprocessed',
+		'never-processed', 'tx-ok', 'tx-condition', 'tx-conflict'];
+	const kind = kinds.find((k) => table === k || table.startsWith(k + '-')) || '';
+
+	switch (kind) {
 	case 'always-500':
 		return fail(res, 500, 'InternalServerError', 'stand-in failure ' + n);
 	case 'throttle-twice':
