@@ -1162,6 +1162,7 @@ is_group(const char *word)
 	return false;
 }
 
+/* Parses the global options, finds the command and runs it; the exit status. */
 int
 main(int argc, char **argv)
 {

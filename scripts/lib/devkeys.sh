@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # devkeys.sh - the local development issuer: an RSA key pair and its JWKS
 # under var/dev-issuer/, used by scripts/run and scripts/dev-token exactly as
 # Auth0's keys are used in production (there is no auth bypass).
