@@ -1,0 +1,347 @@
+#!/bin/bash
+# tests/lambda/lambda.sh - the Lambda package end to end: scripts/package-lambda
+# builds the zip, the zip is unpacked into an empty directory, and its bootstrap
+# runs with a clean environment (only what Lambda sets plus SPEC §3 settings)
+# against the Runtime API stand-in (runtime_api.py) and a private dynalite.
+# Recorded events (tests/data/lambda) go through; every response, invocation
+# error and init error is checked. Prints TAP; cold start and per-invocation
+# times are reported as comments.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+BOOTSTRAP=${BOOTSTRAP:-$top_builddir/lambda/bootstrap}
+PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
+EVENTS=$top_srcdir/tests/data/lambda
+STANDIN=$top_srcdir/tests/lambda/runtime_api.py
+RUN_LIMIT_S=60		# longest the bootstrap may take for all the events
+DASHBOARD_RUNS=5	# warm invocations of /api/dashboard that are timed
+ORIGIN=https://portal.example.com
+
+n=0
+failed=0
+# ok STATUS DESCRIPTION: one TAP line; returns non-zero for a failure (for diagnostics).
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+		return 0
+	fi
+	echo "not ok $n - $2"
+	failed=$((failed + 1))
+	return 1
+}
+# diag FILE: a file as TAP comments.
+diag() {
+	[ -f "$1" ] && sed 's/^/#   /' "$1" | head -n 40
+}
+
+for tool in jq unzip python3; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "1..0 # SKIP $tool is not installed"
+		exit 0
+	fi
+done
+if [ ! -x "$BOOTSTRAP" ] || [ ! -x "$PORTALCTL" ]; then
+	echo "1..0 # SKIP lambda/bootstrap or portalctl is not built"
+	exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lambda-test.XXXXXX")
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	dynalite_stop
+	rm -rf "$tmp"
+}
+# shellcheck source=../lib/dynalite.sh
+. "$top_srcdir/tests/lib/dynalite.sh"
+trap cleanup EXIT
+
+# Nothing from the caller's AWS set-up may leak in.
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
+	AWS_CONTAINER_CREDENTIALS_RELATIVE_URI PORTAL_ENV LOG_LEVEL AUTH0_DOMAIN AUTH_ISSUER \
+	AUTH_JWKS_URL AUTH0_AUDIENCE CORS_ALLOW_ORIGINS
+export AWS_EC2_METADATA_DISABLED=true HOME=$tmp
+export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-0}
+if ! dynalite_start 2>"$tmp/dynalite.err"; then
+	echo "1..1"
+	echo "not ok 1 - dynalite starts"
+	diag "$tmp/dynalite.err"
+	exit 1
+fi
+export PORTAL_TABLE_PREFIX="lambda-$$-"
+
+# --- the store and the development issuer -------------------------------
+"$PORTALCTL" tables create >"$tmp/pctl.out" 2>&1 && "$PORTALCTL" seed >>"$tmp/pctl.out" 2>&1
+ok $? "portalctl creates and seeds the tables" || diag "$tmp/pctl.out"
+
+# A private copy of the dev issuer (the project's var/dev-issuer is left alone).
+mkdir -p "$tmp/dev/scripts/lib"
+cp "$top_srcdir/scripts/dev-token" "$tmp/dev/scripts/"
+cp "$top_srcdir/scripts/lib/devkeys.sh" "$tmp/dev/scripts/lib/"
+# shellcheck source=../../scripts/lib/devkeys.sh
+. "$tmp/dev/scripts/lib/devkeys.sh"
+CLIENT_TOKEN=$("$tmp/dev/scripts/dev-token" --role client 2>"$tmp/token.err")
+TEAM_TOKEN=$("$tmp/dev/scripts/dev-token" --role team 2>>"$tmp/token.err")
+[ -n "$CLIENT_TOKEN" ] && [ -n "$TEAM_TOKEN" ] && [ -s "$DEV_JWKS_FILE" ]
+ok $? "dev-token makes a client and a team token" || diag "$tmp/token.err"
+
+# --- the package ---------------------------------------------------------
+allow=()
+if grep -Eq '^SAN_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null; then
+	# Sanitizer runtimes come from this host's gcc and need its newer glibc.
+	allow=(--allow-glibc)
+	echo "# sanitizer build: packaging with --allow-glibc (the zip runs here, not on Lambda)"
+fi
+"$top_srcdir/scripts/package-lambda" --binary "$BOOTSTRAP" --out "$tmp/lambda.zip" "${allow[@]}" \
+	>"$tmp/package.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && [ -s "$tmp/lambda.zip" ]
+ok $? "package-lambda builds the zip${allow:+ (glibc check relaxed)}" || diag "$tmp/package.out"
+echo "# $(tail -n 1 "$tmp/package.out")"
+
+task=$tmp/task
+mkdir "$task"
+unzip -q "$tmp/lambda.zip" -d "$task" 2>"$tmp/unzip.err"
+[ -x "$task/bootstrap" ] && [ -d "$task/lib" ] && [ "$(find "$task" -maxdepth 1 | wc -l)" -eq 3 ]
+ok $? "the zip holds an executable bootstrap and lib/, nothing else" || ls -la "$task" | sed 's/^/#   /'
+
+# Every library the bootstrap loads comes from lib/, except glibc's own.
+glibc_re='/(libc|libm|libpthread|libdl|librt|libresolv|libutil|libanl|libnss_[a-z]+|libmvec)\.so'
+env -i LD_LIBRARY_PATH="$task/lib" ldd "$task/bootstrap" >"$tmp/ldd.out" 2>&1
+awk -v task="$task/lib/" -v re="$glibc_re" '$2 == "=>" {
+	if ($3 == "not") { print "missing: " $1; bad = 1 }
+	else if (index($3, task) != 1 && $3 !~ re) { print "from the host: " $3; bad = 1 }
+} END { exit bad }' "$tmp/ldd.out" >"$tmp/ldd.bad"
+ok $? "every library but glibc's is loaded from the package's lib/" || diag "$tmp/ldd.bad"
+
+# --- the Runtime API stand-in and the bootstrap ---------------------------
+# start_standin NAME EVENT...: starts a stand-in writing into $tmp/NAME; sets $port.
+start_standin() {
+	local name=$1 i
+	shift
+	python3 "$STANDIN" --out "$tmp/$name" --port-file "$tmp/$name.port" \
+		--subst "@CLIENT_TOKEN@=$CLIENT_TOKEN" --subst "@TEAM_TOKEN@=$TEAM_TOKEN" \
+		"$@" 2>"$tmp/$name.standin.err" &
+	pids+=($!)
+	port=
+	for ((i = 0; i < 100; i++)); do
+		if [ -s "$tmp/$name.port" ]; then
+			port=$(cat "$tmp/$name.port")
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# The environment Lambda gives a provided.al2023 function, plus SPEC §3 settings.
+lambda_env=(
+	AWS_LAMBDA_FUNCTION_NAME=turbotech-portal-test
+	AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
+	AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256
+	AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/turbotech-portal-test
+	AWS_LAMBDA_LOG_STREAM_NAME='2026/11/24/[$LATEST]0123456789abcdef'
+	AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023
+	AWS_REGION=us-east-1
+	AWS_DEFAULT_REGION=us-east-1
+	AWS_ACCESS_KEY_ID=ASIALAMBDATEST
+	AWS_SECRET_ACCESS_KEY=lambda-test-secret
+	AWS_SESSION_TOKEN=lambda-test-session-token
+	LAMBDA_TASK_ROOT="$task"
+	LAMBDA_RUNTIME_DIR="$task"
+	LD_LIBRARY_PATH="$task/lib"
+	PATH=/usr/local/bin:/usr/bin:/bin
+	TZ=:UTC
+	LANG=en_US.UTF-8
+	_HANDLER=bootstrap
+	AWS_EC2_METADATA_DISABLED=true
+	PORTAL_TABLE_PREFIX="$PORTAL_TABLE_PREFIX"
+	AWS_ENDPOINT_URL_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB"
+	AUTH_JWKS_URL="file://$DEV_JWKS_FILE"
+	AUTH_ISSUER="$DEV_ISSUER"
+	CORS_ALLOW_ORIGINS="$ORIGIN"
+	LOG_LEVEL=info
+)
+# Sanitizer settings pass through, so a sanitizer build reports as usual.
+for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+	[ -z "${!v:-}" ] || lambda_env+=("$v=${!v}")
+done
+
+# wait_for PID SECONDS: waits for the process to end; $rc is its status (124 on timeout).
+wait_for() {
+	local pid=$1 limit=$(($2 * 10)) i
+	for ((i = 0; i < limit; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			rc=$?
+			return 0
+		fi
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=124
+	return 1
+}
+
+# A body one byte over the limit (SPEC: 413 payload_too_large).
+python3 - "$EVENTS/v2_post_update.json" "$tmp/v2_post_too_large.json" <<'EOF'
+import json, sys
+ev = json.load(open(sys.argv[1]))
+ev["body"] = json.dumps({"title": "big", "body": "x" * (64 * 1024), "type": "progress"})
+json.dump(ev, open(sys.argv[2], "w"))
+EOF
+
+events=(
+	"$EVENTS/v2_get_health.json"
+	"$EVENTS/v2_get_deliverables.json"
+	"$EVENTS/v2_post_update.json"
+	"$EVENTS/v2_post_base64.json"
+	"$EVENTS/v1_get_deliverables.json"
+	"$EVENTS/furl_get_me.json"
+	"$EVENTS/v2_get_health_stage.json"
+	"$EVENTS/malformed_truncated.json"
+	"$EVENTS/not_http_s3.json"
+	"$tmp/v2_post_too_large.json"
+)
+for ((i = 0; i < DASHBOARD_RUNS; i++)); do
+	events+=("$EVENTS/v2_get_dashboard.json")
+done
+nevents=${#events[@]}
+
+start_standin run "${events[@]}"
+ok $? "the Runtime API stand-in starts"
+out=$tmp/run
+
+started_ns=$(date +%s%N)
+env -i "${lambda_env[@]}" AUTH0_AUDIENCE="$DEV_AUDIENCE" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+	"$task/bootstrap" --max-invocations "$nevents" >"$tmp/bootstrap.out" 2>"$tmp/bootstrap.err" &
+bpid=$!
+pids+=("$bpid")
+wait_for "$bpid" "$RUN_LIMIT_S"
+[ $rc -eq 0 ]
+ok $? "the packaged bootstrap serves $nevents invocations from a clean environment and exits 0 (status $rc)" ||
+	diag "$tmp/bootstrap.err"
+[ "$(grep -c '^next_request' "$out/timeline.log" 2>/dev/null)" -eq "$nevents" ]
+ok $? "it asked /next exactly once per invocation"
+
+# resp ID: the response document of invocation ID ("NN-stem").
+resp() { cat "$out/$1.response" 2>/dev/null; }
+# body ID: the HTTP body inside it, as JSON.
+body() { resp "$1" | jq -r '.body' 2>/dev/null; }
+
+id=01-v2_get_health
+resp $id | jq -e '.statusCode == 200 and .isBase64Encoded == false and .cookies == []
+	and (.headers["Content-Type"] | startswith("application/json"))
+	and (.headers["X-Request-Id"] | length > 0)' >/dev/null &&
+	body $id | jq -e '.status == "ok" and .dynamodb == "ok"' >/dev/null
+ok $? "HTTP API v2 GET /api/health: 200, JSON body, X-Request-Id, v2 shape" || resp $id | sed 's/^/#   /'
+
+id=02-v2_get_deliverables
+resp $id | jq -e --arg o "$ORIGIN" '.statusCode == 200
+	and .headers["X-Request-Id"] == "lambda-test-deliverables-1"
+	and .headers["Access-Control-Allow-Origin"] == $o' >/dev/null &&
+	body $id | jq -e '.count == 4 and ([.items[].month] | unique) == [2]' >/dev/null
+ok $? "v2 GET /api/deliverables?month=2 with cookies and a client token: 200, count 4, CORS, caller's request id" ||
+	resp $id | cut -c1-600 | sed 's/^/#   /'
+
+id=03-v2_post_update
+resp $id | jq -e '.statusCode == 201 and (.headers.Location | startswith("/api/updates/"))' >/dev/null &&
+	body $id | jq -e '.title == "Lambda deploy" and .type == "milestone" and .author.id == "auth0|seed-team"' >/dev/null
+ok $? "v2 POST /api/updates (JSON, team token): 201 with Location, author embedded" ||
+	resp $id | cut -c1-600 | sed 's/^/#   /'
+
+id=04-v2_post_base64
+resp $id | jq -e '.statusCode == 201' >/dev/null &&
+	body $id | jq -e '.title == "Base64 ✓ update" and (.body | contains("café, 测试"))' >/dev/null
+ok $? "v2 POST with a base64 body: 201, UTF-8 text intact" || resp $id | cut -c1-600 | sed 's/^/#   /'
+
+id=05-v1_get_deliverables
+resp $id | jq -e '.statusCode == 200 and (has("cookies") | not) and (.headers | type) == "object"
+	and .isBase64Encoded == false' >/dev/null &&
+	body $id | jq -e '.count == 3 and ([.items[].status] | unique) == ["COMPLETED"]' >/dev/null
+ok $? "REST API v1 GET /api/deliverables?month=1&status=COMPLETED: 200, count 3, v1 shape" ||
+	resp $id | cut -c1-600 | sed 's/^/#   /'
+
+id=06-furl_get_me
+resp $id | jq -e '.statusCode == 200' >/dev/null &&
+	body $id | jq -e '.id == "auth0|seed-team" and .role == "team"' >/dev/null
+ok $? "Function URL GET /api/users/me: 200, the team user" || resp $id | cut -c1-600 | sed 's/^/#   /'
+
+id=07-v2_get_health_stage
+resp $id | jq -e '.statusCode == 200' >/dev/null
+ok $? "v2 event on a named stage: the stage is not part of the route" || resp $id | sed 's/^/#   /'
+
+for id in 08-malformed_truncated 09-not_http_s3; do
+	[ ! -e "$out/$id.response" ] &&
+		jq -e '.errorType == "Runtime.InvalidEvent" and (.errorMessage | length > 0)' "$out/$id.error" >/dev/null &&
+		jq -e '.["lambda-runtime-function-error-type"] == "Runtime.InvalidEvent"' "$out/$id.error.headers" >/dev/null
+	ok $? "${id#*-} event: an invocation error with errorType and the error-type header" ||
+		cat "$out/$id.error" 2>/dev/null | sed 's/^/#   /'
+done
+echo "# $(jq -r .errorMessage "$out/08-malformed_truncated.error" 2>/dev/null)"
+
+id=10-v2_post_too_large
+resp $id | jq -e '.statusCode == 413' >/dev/null &&
+	body $id | jq -e '.error.code == "payload_too_large"' >/dev/null
+ok $? "a body over 64 KiB: 413 payload_too_large" || resp $id | cut -c1-400 | sed 's/^/#   /'
+
+all_dash=0
+for ((i = 0; i < DASHBOARD_RUNS; i++)); do
+	id=$(printf '%02d-v2_get_dashboard' $((11 + i)))
+	resp "$id" | jq -e '.statusCode == 200' >/dev/null &&
+		body "$id" | jq -e 'has("overall_progress") and .deliverables.total == 12' >/dev/null || all_dash=1
+done
+ok $all_dash "v2 GET /api/dashboard: 200 with overall_progress, $DASHBOARD_RUNS times"
+
+# Logs: JSON lines only, carrying the Lambda request id and the trace id.
+bad_lines=$(grep -cv '^{' "$tmp/bootstrap.err")
+jq -e . "$tmp/bootstrap.err" >/dev/null 2>&1 && [ "$bad_lines" -eq 0 ] &&
+	jq -se 'map(select(.msg == "invocation" and .request_id == "02-v2_get_deliverables"
+		and (.trace_id | startswith("Root=1-")) and .status == 200)) | length == 1' "$tmp/bootstrap.err" >/dev/null
+ok $? "logs are JSON lines with the Lambda request id and trace id" || diag "$tmp/bootstrap.err"
+
+# Timings from the stand-in's timeline (nanoseconds).
+first_next=$(awk '$1 == "next_request" { print $2; exit }' "$out/timeline.log")
+echo "# cold start (process start to first /next): $(((first_next - started_ns) / 1000000)) ms"
+awk '$1 == "next_sent" && $3 ~ /dashboard/ { sent[$3] = $2 }
+	$1 == "response" && $3 ~ /dashboard/ { d = ($2 - sent[$3]) / 1e6; sum += d; n++
+		if (min == "" || d < min) min = d; if (d > max) max = d }
+	END { if (n) printf "# /api/dashboard per invocation (%d warm): mean %.2f ms, min %.2f ms, max %.2f ms\n", n, sum / n, min, max }' \
+	"$out/timeline.log"
+awk '$1 == "next_sent" { sent[$3] = $2 } $1 == "response" && $3 ~ /^01-/ {
+	printf "# first invocation (GET /api/health, cold): %.2f ms\n", ($2 - sent[$3]) / 1e6 }' "$out/timeline.log"
+
+# --- start-up failure: a missing setting -> /runtime/init/error ----------
+start_standin badcfg
+env -i "${lambda_env[@]}" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+	"$task/bootstrap" >"$tmp/badcfg.out" 2>"$tmp/badcfg.err" &
+bpid=$!
+pids+=("$bpid")
+wait_for "$bpid" 20
+[ $rc -ne 0 ] && [ $rc -ne 124 ] &&
+	jq -e '.errorType == "Runtime.ConfigError" and (.errorMessage | contains("AUTH0_AUDIENCE"))' \
+		"$tmp/badcfg/init.error" >/dev/null &&
+	jq -e '.["lambda-runtime-function-error-type"] == "Runtime.ConfigError"' \
+		"$tmp/badcfg/init.error.headers" >/dev/null &&
+	! grep -q '^next_request' "$tmp/badcfg/timeline.log"
+ok $? "missing AUTH0_AUDIENCE: /runtime/init/error naming it, exit $rc, no /next" || diag "$tmp/badcfg.err"
+
+# --- outside Lambda ------------------------------------------------------
+env -i "$task/bootstrap" >"$tmp/nolambda.out" 2>"$tmp/nolambda.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q 'AWS_LAMBDA_RUNTIME_API' "$tmp/nolambda.err" && [ "$(wc -l <"$tmp/nolambda.err")" -eq 1 ]
+ok $? "without AWS_LAMBDA_RUNTIME_API: one clear line, exit 2" || diag "$tmp/nolambda.err"
+
+env -i LD_LIBRARY_PATH="$task/lib" "$task/bootstrap" --help >"$tmp/help.out" 2>&1
+[ $? -eq 0 ] && grep -q 'provided.al2023' "$tmp/help.out"
+ok $? "--help describes the runtime"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
