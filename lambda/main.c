@@ -78,7 +78,8 @@ handle_invocation(struct lambda *l, struct runtime_invocation *inv)
 	char *cause = NULL, *why = NULL, *body;
 	size_t len;
 
-	log_set_context(inv->request_id, inv->trace_id);
+	log_set_invocation(inv->request_id);
+	log_set_context(NULL, inv->trace_id);
 	config_setenv("_X_AMZN_TRACE_ID", inv->trace_id);
 	if (inv->event_too_large) {
 		log_warn("event too large", LOG_I("limit", RUNTIME_MAX_EVENT_BYTES));
@@ -107,11 +108,12 @@ handle_invocation(struct lambda *l, struct runtime_invocation *inv)
 	deadline = inv->deadline_ms > 0 ? inv->deadline_ms - DEADLINE_MARGIN_MS : 0;
 	req.deadline_ms = deadline;
 	req.app = l->app;
+	req.trace_id = xstrdup(inv->trace_id);
 	ddb_set_deadline(l->app->ddb, deadline);
 	router_handle(&req, &res);
 	ddb_set_deadline(l->app->ddb, 0);
-	/* The router may have put the HTTP request id in the context. */
-	log_set_context(inv->request_id, inv->trace_id);
+	/* The router cleared the context when the request ended. */
+	log_set_context(NULL, inv->trace_id);
 
 	body = events_from_response(&res, format, &len);
 	if (runtime_respond(l->rt, inv->request_id, body, len, &cause) == -1) {
@@ -159,6 +161,7 @@ serve(struct lambda *l)
 		handle_invocation(l, &inv);
 		l->invocations++;
 		runtime_invocation_reset(&inv);
+		log_set_invocation(NULL);
 		log_set_context(NULL, NULL);
 		config_setenv("_X_AMZN_TRACE_ID", NULL);
 	}

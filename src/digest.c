@@ -18,7 +18,6 @@
 #include "model_metrics.h"
 #include "util.h"
 
-#define SECONDS_PER_DAY		86400
 #define DATE_LEN		11	/* "YYYY-MM-DD" + NUL */
 #define NUMBER_TEXT_MAX		48
 
@@ -317,13 +316,13 @@ digest_period_data(json_object *deliverables, json_object *metrics, json_object 
     time_t now, long days)
 {
 	json_object *root = json_object_new_object();
-	time_t from = now - (time_t)days * SECONDS_PER_DAY;
+	time_t from = now - (time_t)days * DIGEST_DAY_SECONDS;
 	char today[DATE_LEN], soon[DATE_LEN];
 	double overall;
 	json_object *dl;
 
 	utc_date(now, today);
-	utc_date(now + (time_t)DIGEST_DUE_SOON_DAYS * SECONDS_PER_DAY, soon);
+	utc_date(now + (time_t)DIGEST_DUE_SOON_DAYS * DIGEST_DAY_SECONDS, soon);
 	dl = deliverables_data(deliverables, updates, today, soon, &overall);
 	json_object_object_add(root, "days", json_object_new_int64(days));
 	json_object_object_add(root, "today", json_object_new_string(today));
@@ -390,7 +389,7 @@ md_text(struct buf *b, const char *s, size_t max)
 	}
 }
 
-/* Appends a metric value with its unit ("87%", "48 count"). */
+/* Appends a metric value with its unit ("87%", "12 hours"; a "count" is a bare number). */
 static void
 md_value(struct buf *b, json_object *v, const char *unit)
 {
@@ -398,7 +397,7 @@ md_value(struct buf *b, json_object *v, const char *unit)
 
 	fmt_number(v != NULL ? json_object_get_double(v) : 0, num);
 	buf_puts(b, num);
-	if (unit == NULL || *unit == '\0')
+	if (unit == NULL || *unit == '\0' || strcmp(unit, "count") == 0)
 		return;
 	if (strcmp(unit, "%") != 0)
 		buf_puts(b, " ");

@@ -14,6 +14,7 @@ struct config;
 #define DIGEST_DAYS_DEFAULT	7
 #define DIGEST_DAYS_MIN		1
 #define DIGEST_DAYS_MAX		90
+#define DIGEST_DAY_SECONDS	86400	/* the period is days * this, ending now */
 #define DIGEST_DUE_SOON_DAYS	14	/* "due soon": due within this many days */
 #define DIGEST_DUE_NEXT_MAX	5	/* deliverables listed under "Due next" */
 #define DIGEST_TEXT_MAX		300	/* bytes of user text quoted in the built-in digest */

@@ -56,7 +56,7 @@ handle_digest(struct request *req, struct response *res)
 	digest_generate(req->app->cfg, data, req->deadline_ms, &result);
 
 	/* The period is always the current one, even when the text is cached. */
-	time_rfc3339(now - (time_t)days * 86400, from);
+	time_rfc3339(now - (time_t)days * DIGEST_DAY_SECONDS, from);
 	time_rfc3339(now, to);
 	time_rfc3339(result.generated_at, generated);
 	root = json_object_new_object();

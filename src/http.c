@@ -37,6 +37,7 @@ request_reset(struct request *req)
 	kv_free(req->headers, req->nheaders);
 	free(req->body);
 	free(req->remote_addr);
+	free(req->trace_id);
 	for (size_t i = 0; i < req->nparams; i++)
 		free(req->params[i]);
 	user_free(req->user);

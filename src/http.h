@@ -38,6 +38,7 @@ struct request {
 	size_t		 body_len;
 	bool		 body_too_large;	/* the entry saw more than MAX_BODY_BYTES */
 	char		*remote_addr;
+	char		*trace_id;		/* X-Ray trace id (Lambda), may be NULL */
 
 	/* Filled by the router. */
 	char		 request_id[REQUEST_ID_MAX + 1];

@@ -11,6 +11,7 @@
 static _Atomic int log_level = LOG_INFO;
 static _Thread_local char log_request_id[80];
 static _Thread_local char log_trace_id[256];
+static _Thread_local char log_invocation_id[80];
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -49,6 +50,13 @@ log_set_context(const char *request_id, const char *trace_id)
 {
 	snprintf(log_request_id, sizeof log_request_id, "%s", request_id ? request_id : "");
 	snprintf(log_trace_id, sizeof log_trace_id, "%s", trace_id ? trace_id : "");
+}
+
+/* Sets this thread's Lambda invocation id (copied; NULL clears). */
+void
+log_set_invocation(const char *aws_request_id)
+{
+	snprintf(log_invocation_id, sizeof log_invocation_id, "%s", aws_request_id ? aws_request_id : "");
 }
 
 /* Appends s as a JSON string literal. */
@@ -93,6 +101,10 @@ log_emit(enum log_level level, const char *msg, const struct log_field *fields)
 	if (log_request_id[0] != '\0') {
 		buf_puts(&b, ",\"request_id\":");
 		json_escape(&b, log_request_id);
+	}
+	if (log_invocation_id[0] != '\0') {
+		buf_puts(&b, ",\"aws_request_id\":");
+		json_escape(&b, log_invocation_id);
 	}
 	if (log_trace_id[0] != '\0') {
 		buf_puts(&b, ",\"trace_id\":");

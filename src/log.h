@@ -28,6 +28,8 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *s, enum log_level *out);
 /* Per-thread context added to every line: request id and trace id (either may be NULL). */
 void log_set_context(const char *request_id, const char *trace_id);
+/* Per-thread id of the current Lambda invocation, logged as "aws_request_id" (NULL clears). */
+void log_set_invocation(const char *aws_request_id);
 /* Writes one line; fields end with LOG_T_END. Thread-safe, one write(2) per line. */
 void log_emit(enum log_level level, const char *msg, const struct log_field *fields);
 

@@ -318,7 +318,7 @@ router_handle(struct request *req, struct response *res)
 	if (req->path == NULL)
 		request_set_path(req, "/");
 	assign_request_id(req);
-	log_set_context(req->request_id, NULL);
+	log_set_context(req->request_id, req->trace_id);
 	split_path(req->path, &s);
 	dispatch(req, res, &s);
 	free(s.copy);

@@ -303,9 +303,19 @@ ok $all_dash "v2 GET /api/dashboard: 200 with overall_progress, $DASHBOARD_RUNS 
 # Logs: JSON lines only, carrying the Lambda request id and the trace id.
 bad_lines=$(grep -cv '^{' "$tmp/bootstrap.err")
 jq -e . "$tmp/bootstrap.err" >/dev/null 2>&1 && [ "$bad_lines" -eq 0 ] &&
-	jq -se 'map(select(.msg == "invocation" and .request_id == "02-v2_get_deliverables"
+	jq -se 'map(select(.msg == "invocation" and .aws_request_id == "02-v2_get_deliverables"
 		and (.trace_id | startswith("Root=1-")) and .status == 200)) | length == 1' "$tmp/bootstrap.err" >/dev/null
 ok $? "logs are JSON lines with the Lambda request id and trace id" || diag "$tmp/bootstrap.err"
+jq -se 'map(select(.msg == "request" and .aws_request_id == "02-v2_get_deliverables"
+	and (.trace_id | startswith("Root=1-")) and (.request_id | length > 0))) | length == 1' "$tmp/bootstrap.err" >/dev/null
+ok $? "the router's access line carries the Lambda request id, the trace id and the HTTP request id" || diag "$tmp/bootstrap.err"
+
+# Warm state: one start-up, the JWKS fetched once for all the authenticated invocations.
+[ "$(jq -s 'map(select(.msg == "lambda runtime ready")) | length' "$tmp/bootstrap.err" 2>/dev/null)" = 1 ] &&
+	[ "$(jq -s 'map(select(.msg | test("JWKS.*load"; "i"))) | length' "$tmp/bootstrap.err" 2>/dev/null)" = 1 ] &&
+	[ "$(jq -s 'map(select(.msg == "invocation" and .cold)) | length' "$tmp/bootstrap.err" 2>/dev/null)" = 1 ]
+ok $? "warm state survives invocations: one start-up, one JWKS fetch, one cold invocation" ||
+	grep -i 'jwks\|ready' "$tmp/bootstrap.err" | sed 's/^/#   /'
 
 # Timings from the stand-in's timeline (nanoseconds).
 first_next=$(awk '$1 == "next_request" { print $2; exit }' "$out/timeline.log")

@@ -1,0 +1,194 @@
+# shellcheck shell=bash disable=SC2034
+# helpers.bash - shared by tests/routes/*.bats: starts and stops a private
+# stack (dynalite, tables + seed, dev issuer, FastCGI workers, nginx) on free
+# ports, calls the API with curl, and asserts on status, headers and bodies.
+#
+#   load helpers
+#   setup_file()    { routes_stack_start; }
+#   teardown_file() { routes_stack_stop; }
+#   @test "..." { api admin GET /api/deliverables; expect_status 200; expect_json .count 12; }
+#
+# After `api`, HTTP_STATUS holds the status ("000" when curl failed), BODY
+# the raw body, and the headers are read with `hdr NAME`. Assertions print
+# what they saw on stderr (bats shows it as TAP comments) and return 1.
+
+if [ -n "${top_srcdir:-}" ]; then
+	ROUTES_ROOT=$top_srcdir
+else
+	ROUTES_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+fi
+# shellcheck source=scripts/lib/common.sh
+. "$ROUTES_ROOT/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/stack.sh
+. "$ROUTES_ROOT/scripts/lib/stack.sh"
+
+# Seconds one curl call may take (the store's retries take about 13 s).
+ROUTES_CURL_MAX_S=30
+
+# Starts the stack for this file and mints the three seeded users' tokens.
+routes_stack_start() {
+	STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/routes-stack.XXXXXX") || return 1
+	PORT=$(free_port) || return 1
+	STACK_PROCESSES=${STACK_PROCESSES:-2}
+	STACK_THREADS=${STACK_THREADS:-16}
+	export STACK_DIR PORT STACK_PROCESSES STACK_THREADS
+	if ! stack_start; then
+		echo "routes: stack_start failed; logs in $STACK_DIR/logs:" >&2
+		tail -n 20 "$STACK_DIR"/logs/*.log >&2 2>/dev/null
+		routes_stack_stop
+		return 1
+	fi
+	ADMIN=$("$ROOT/scripts/dev-token" --role admin) &&
+		TEAM=$("$ROOT/scripts/dev-token" --role team) &&
+		CLIENT=$("$ROOT/scripts/dev-token" --role client) || return 1
+	export ADMIN TEAM CLIENT
+}
+
+# Stops what routes_stack_start started (resuming a stopped store first).
+routes_stack_stop() {
+	[ -n "${DYNALITE_PID:-}" ] && kill -CONT "$DYNALITE_PID" 2>/dev/null
+	stack_stop
+	[ -n "${STACK_DIR:-}" ] && rm -rf "$STACK_DIR"
+	return 0
+}
+
+# The directory for this test's response files.
+_routes_tmp() {
+	printf '%s' "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}"
+}
+
+# api WHO METHOD PATH [BODY|-] [curl args...]
+# WHO: admin, team, client, none, or a raw token. A BODY other than "-" is
+# sent as application/json; "@file" sends a file.
+api() {
+	local who=$1 method=$2 path=$3 body=${4:--} tmp
+	shift 3
+	[ $# -gt 0 ] && shift
+	tmp=$(_routes_tmp)
+	HDRS=$tmp/headers
+	local args=(-sS --max-time "$ROUTES_CURL_MAX_S" -o "$tmp/body" -D "$HDRS"
+		-w '%{http_code}' -X "$method")
+	case $who in
+	admin) args+=(-H "Authorization: Bearer $ADMIN") ;;
+	team) args+=(-H "Authorization: Bearer $TEAM") ;;
+	client) args+=(-H "Authorization: Bearer $CLIENT") ;;
+	none) ;;
+	*) args+=(-H "Authorization: Bearer $who") ;;
+	esac
+	if [ "$body" != - ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	fi
+	: >"$tmp/body"
+	: >"$HDRS"
+	HTTP_STATUS=$(curl "${args[@]}" "$@" "$STACK_URL$path" 2>"$tmp/curl.err") || true
+	[ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+	BODY=$(cat "$tmp/body")
+}
+
+# Prints its arguments on stderr and fails.
+fail() {
+	printf '%s\n' "$*" >&2
+	return 1
+}
+
+# What the last response was, for failure messages.
+_seen() {
+	printf 'HTTP %s: %s' "$HTTP_STATUS" "$(printf '%s' "$BODY" | head -c 800)"
+}
+
+# The value of header NAME in the last response (all occurrences joined by
+# ", "); fails when absent.
+hdr() {
+	awk -v n="$1" '
+		BEGIN { n = tolower(n) }
+		/^HTTP\// { v = ""; f = 0; next }
+		{
+			sub(/\r$/, "")
+			i = index($0, ":")
+			if (i > 0 && tolower(substr($0, 1, i - 1)) == n) {
+				x = substr($0, i + 1)
+				sub(/^[ \t]+/, "", x)
+				v = f ? v ", " x : x
+				f = 1
+			}
+		}
+		END { if (f) print v; else exit 1 }' "$HDRS"
+}
+
+# expect_status CODE: the last response had that status.
+expect_status() {
+	[ "$HTTP_STATUS" = "$1" ] || fail "expected HTTP $1; got $(_seen)"
+}
+
+# expect_json FILTER JSON: jq -c FILTER on the body prints exactly JSON.
+expect_json() {
+	local got
+	got=$(jq -c "$1" <<<"$BODY" 2>&1) || fail "jq '$1' failed on $(_seen): $got" || return 1
+	[ "$got" = "$2" ] || fail "$1: expected $2, got $got ($(_seen))"
+}
+
+# expect_true FILTER: jq -e FILTER holds on the body.
+expect_true() {
+	jq -e "$1" <<<"$BODY" >/dev/null 2>&1 || fail "expected ($1) to hold; $(_seen)"
+}
+
+# jb FILTER: jq -r FILTER on the body.
+jb() {
+	jq -r "$1" <<<"$BODY"
+}
+
+# expect_raw ERE: the raw body text matches (exact number spelling, say).
+expect_raw() {
+	grep -Eq -- "$1" <<<"$BODY" || fail "body does not match /$1/: $(_seen)"
+}
+
+# expect_header NAME ERE: header NAME is present and matches.
+expect_header() {
+	local v
+	v=$(hdr "$1") || fail "header $1 missing; headers: $(tr -d '\r' <"$HDRS" | tr '\n' '|')" || return 1
+	[[ $v =~ $2 ]] || fail "header $1: '$v' does not match /$2/"
+}
+
+# expect_no_header NAME: header NAME is absent.
+expect_no_header() {
+	local v
+	if v=$(hdr "$1"); then
+		fail "header $1 should be absent, got '$v'"
+	fi
+}
+
+# expect_error STATUS CODE [WORD]: {"error":{"code":CODE,"message":...}},
+# JSON content type, and the message names WORD (a field) when given.
+expect_error() {
+	local msg
+	expect_status "$1" || return 1
+	expect_json '.error.code' "\"$2\"" || return 1
+	msg=$(jq -r '.error.message | strings' <<<"$BODY" 2>/dev/null)
+	[ -n "$msg" ] || fail "error.message missing: $(_seen)" || return 1
+	if [ -n "${3:-}" ]; then
+		[[ $msg == *"$3"* ]] || fail "error message does not name '$3': $msg" || return 1
+	fi
+	expect_header Content-Type '^application/json'
+}
+
+# b64url: stdin -> unpadded base64url.
+b64url() {
+	basenc --base64url -w0 | tr -d '='
+}
+
+# mint_token PAYLOAD_JSON: an RS256 token over PAYLOAD_JSON signed by the
+# development key (the key scripts/dev-token uses), for claims dev-token
+# cannot express (expired, no exp).
+mint_token() {
+	local kid header input sig
+	kid=$(cat "$DEV_ISSUER_DIR/kid") || return 1
+	header="{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"$kid\"}"
+	input="$(printf '%s' "$header" | b64url).$(printf '%s' "$1" | b64url)"
+	sig=$(printf '%s' "$input" | openssl dgst -sha256 -sign "$DEV_ISSUER_DIR/dev-key.pem" -binary | b64url)
+	printf '%s.%s\n' "$input" "$sig"
+}
+
+# dev_token ARGS...: scripts/dev-token with this stack's issuer and audience.
+dev_token() {
+	"$ROOT/scripts/dev-token" "$@"
+}
