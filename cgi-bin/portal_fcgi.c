@@ -329,7 +329,11 @@ request_from_params(struct request *req, char **envp)
 			request_add_header(req, "content-type", value);
 		else if (nlen == 14 && strncmp(*e, "CONTENT_LENGTH", 14) == 0)
 			request_add_header(req, "content-length", value);
-		else if (nlen > 5 && strncmp(*e, "HTTP_", 5) == 0) {
+		else if (nlen > 5 && strncmp(*e, "HTTP_", 5) == 0 &&
+		    strncmp(*e, "HTTP_CONTENT_LENGTH=", 20) != 0 &&
+		    strncmp(*e, "HTTP_CONTENT_TYPE=", 18) != 0) {
+			/* nginx sends the body headers twice (CONTENT_* and HTTP_CONTENT_*):
+			 * the CGI names above are the ones that count. */
 			char name[128];
 			size_t k, len = nlen - 5;
 

@@ -905,7 +905,7 @@ llm_call(const struct config *cfg, const char *data_json, int64_t deadline_ms,
 		if (body.too_large)
 			snprintf(why, why_len, "the answer is larger than %d bytes", DIGEST_LLM_RESPONSE_MAX);
 		else
-			snprintf(why, why_len, "curl: %s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			snprintf(why, why_len, "curl: %.200s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else if (*http_status < 200 || *http_status > 299)
 		snprintf(why, why_len, "HTTP status %ld", *http_status);
 	else

@@ -1,10 +1,18 @@
 #!/usr/bin/env bats
 # The dashboard (SPEC §5): every figure against the seed, unread counts per
-# caller, the latest 5 updates, and figures following writes.
+# caller, the latest 5 updates, and figures following writes; the digest
+# route (its LLM is a closed local port here: the answer must fall back to
+# the built-in summary, never to an error).
 
 load helpers
 
-setup_file() { routes_stack_start; }
+setup_file() {
+	DIGEST_API_URL="http://127.0.0.1:$(free_port)/v1"
+	DIGEST_API_KEY=routes-test-key
+	DIGEST_MODEL=routes-test-model
+	export DIGEST_API_URL DIGEST_API_KEY DIGEST_MODEL
+	routes_stack_start
+}
 teardown_file() { routes_stack_stop; }
 
 @test "dashboard figures for the seed: overall 42.1, by_status, by_month" {
@@ -82,4 +90,33 @@ teardown_file() { routes_stack_stop; }
 	expect_json '[.deliverables.by_month[] | [.month,.total,.completed,.progress]]' '[[1,4,3,95],[2,4,0,31.3],[3,4,1,25]]'
 	expect_json '[.metrics[] | select(.id == 4) | .progress]' '[88.4]'
 	expect_raw '"current_value": ?4\.1[,}]'
+}
+
+@test "GET /api/digest: 200, a markdown digest, period of 7 days ending now; LLM down -> builtin" {
+	local now
+	now=$(date +%s)
+	api client GET /api/digest
+	expect_status 200
+	expect_json '.source' '"builtin"'
+	expect_true '.digest | type == "string" and length > 20'
+	expect_true '(.period.to | fromdateiso8601) - (.period.from | fromdateiso8601) == 7 * 86400'
+	expect_true "((.period.to | fromdateiso8601) - $now | fabs) < 120"
+	expect_true '.generated_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$")'
+}
+
+@test "GET /api/digest?days=90 and days=1 set the window" {
+	api team GET '/api/digest?days=90'
+	expect_status 200
+	expect_true '(.period.to | fromdateiso8601) - (.period.from | fromdateiso8601) == 90 * 86400'
+	api team GET '/api/digest?days=1'
+	expect_status 200
+	expect_true '(.period.to | fromdateiso8601) - (.period.from | fromdateiso8601) == 86400'
+}
+
+@test "GET /api/digest with days out of 1-90 or not a number is 400 naming days" {
+	local d
+	for d in 0 91 x -1; do
+		api client GET "/api/digest?days=$d"
+		expect_error 400 validation_error days || fail "days=$d" || return 1
+	done
 }

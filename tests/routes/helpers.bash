@@ -61,7 +61,7 @@ _routes_tmp() {
 # WHO: admin, team, client, none, or a raw token. A BODY other than "-" is
 # sent as application/json; "@file" sends a file.
 api() {
-	local who=$1 method=$2 path=$3 body=${4:--} tmp
+	local who=$1 method=$2 path=$3 body=${4--} tmp
 	shift 3
 	[ $# -gt 0 ] && shift
 	tmp=$(_routes_tmp)
