@@ -28,6 +28,8 @@
 #define DIGEST_LLM_RESPONSE_MAX		(256 * 1024)	/* bytes of an LLM answer we read */
 #define DIGEST_LLM_TEMPERATURE		0.2
 #define DIGEST_REASON_MAX		256
+#define DIGEST_UPDATES_MAX		50	/* updates of the period sent (newest) */
+#define DIGEST_BODY_MAX			1000	/* bytes of an update body sent */
 
 #define DIGEST_CACHE_MAX	64
 #define DIGEST_CACHE_TTL_MS	(10 * 60 * 1000)	/* an LLM answer */
@@ -264,24 +266,49 @@ metrics_data(json_object *metrics, time_t from)
 	return out;
 }
 
-/* The updates created in [from, to], newest first. */
+/* A string of at most max bytes (cut on a UTF-8 boundary, marked with an
+ * ellipsis): s itself when short enough (a reference is taken), else a new one. */
 static json_object *
-updates_data(json_object *updates, json_object *deliverables, time_t from, time_t to)
+truncated_string(json_object *s, size_t max)
+{
+	const char *text = json_object_get_string(s);
+	size_t len = (size_t)json_object_get_string_len(s), cut = max;
+	char *tmp;
+	json_object *out;
+
+	if (len <= max)
+		return json_object_get(s);
+	while (cut > 0 && ((unsigned char)text[cut] & 0xc0) == 0x80)
+		cut--;
+	tmp = xasprintf("%.*s…", (int)cut, text);
+	out = json_object_new_string(tmp);
+	free(tmp);
+	return out;
+}
+
+/* The updates created in [from, to], newest first: at most DIGEST_UPDATES_MAX,
+ * bodies cut at DIGEST_BODY_MAX bytes; *total counts them all. */
+static json_object *
+updates_data(json_object *updates, json_object *deliverables, time_t from, time_t to, long *total)
 {
 	json_object *out = json_object_new_array();
 
+	*total = 0;
 	for (size_t i = 0; i < json_object_array_length(updates); i++) {
-		json_object *u = json_object_array_get_idx(updates, i), *v, *author;
+		json_object *u = json_object_array_get_idx(updates, i), *v, *author, *body;
 		long did = model_int(u, "deliverable_id", -1);
 		const char *dname;
 		time_t at;
 
 		if (time_parse_rfc3339(model_string(u, "created_at"), &at) == -1 || at < from || at > to)
 			continue;
+		if ((*total)++ >= DIGEST_UPDATES_MAX)
+			continue;
 		v = json_object_new_object();
 		copy_field(v, u, "title");
 		copy_field(v, u, "type");
-		copy_field(v, u, "body");
+		if (json_object_object_get_ex(u, "body", &body) && json_object_is_type(body, json_type_string))
+			json_object_object_add(v, "body", truncated_string(body, DIGEST_BODY_MAX));
 		copy_field(v, u, "created_at");
 		if (did > 0) {
 			json_object_object_add(v, "deliverable_id", json_object_new_int64(did));
@@ -319,7 +346,8 @@ digest_period_data(json_object *deliverables, json_object *metrics, json_object 
 	time_t from = now - (time_t)days * DIGEST_DAY_SECONDS;
 	char today[DATE_LEN], soon[DATE_LEN];
 	double overall;
-	json_object *dl;
+	json_object *dl, *recent;
+	long total_updates;
 
 	utc_date(now, today);
 	utc_date(now + (time_t)DIGEST_DUE_SOON_DAYS * DIGEST_DAY_SECONDS, soon);
@@ -329,7 +357,9 @@ digest_period_data(json_object *deliverables, json_object *metrics, json_object 
 	json_object_object_add(root, "overall_progress", json_round1(overall));
 	json_object_object_add(root, "deliverables", dl);
 	json_object_object_add(root, "metrics", metrics_data(metrics, from));
-	json_object_object_add(root, "updates", updates_data(updates, deliverables, from, now));
+	recent = updates_data(updates, deliverables, from, now, &total_updates);
+	json_object_object_add(root, "updates_total", json_object_new_int64(total_updates));
+	json_object_object_add(root, "updates", recent);
 	return root;
 }
 
@@ -448,9 +478,9 @@ in_list(json_object *list, json_object *d)
 static void
 md_headline(struct buf *b, json_object *data, json_object *dl)
 {
-	json_object *counts = NULL, *updates = data_array(data, "updates");
+	json_object *counts = NULL;
 	long days = model_int(data, "days", DIGEST_DAYS_DEFAULT);
-	size_t nupd = array_len(updates);
+	long nupd = model_int(data, "updates_total", 0);
 
 	json_object_object_get_ex(dl, "counts", &counts);
 	if (days == 1)
@@ -465,7 +495,7 @@ md_headline(struct buf *b, json_object *data, json_object *dl)
 	if (nupd == 1)
 		buf_puts(b, "1 update was posted in the period.\n");
 	else
-		buf_printf(b, "%zu updates were posted in the period.\n", nupd);
+		buf_printf(b, "%ld updates were posted in the period.\n", nupd);
 }
 
 /* "## Completed". */
@@ -804,15 +834,18 @@ llm_parse_answer(const struct buf *body, char *why, size_t why_len)
 	json_object *root, *choices, *message, *content;
 	const char *s;
 	char *out = NULL;
-	size_t len;
+	size_t len, end;
 
 	if (tok == NULL) {
 		log_error("digest: out of memory (json_tokener_new)");
 		abort();
 	}
 	root = body->len > 0 ? json_tokener_parse_ex(tok, body->data, (int)body->len) : NULL;
-	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    tok->char_offset != (int)body->len) {
+	end = json_tokener_get_parse_end(tok);
+	while (root != NULL && end < body->len && (body->data[end] == ' ' || body->data[end] == '\t' ||
+	    body->data[end] == '\r' || body->data[end] == '\n'))
+		end++;
+	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success || end != body->len) {
 		snprintf(why, why_len, "the answer is not valid JSON");
 		goto out;
 	}
@@ -913,8 +946,6 @@ llm_call(const struct config *cfg, const char *data_json, int64_t deadline_ms,
 
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
-	/* The key does not outlive the call in our heap. */
-	explicit_bzero(auth, strlen(auth));
 	free(auth);
 	free(request);
 	free(url);

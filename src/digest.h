@@ -35,7 +35,8 @@ int digest_parse_days(const char *s, long *days);
  *                     "blocked" (each with "reason"), "due_soon", "overdue", "due_next"},
  *    "metrics": [{"name","unit","baseline","current","target","progress",
  *                 "higher_is_better","period_start"}],
- *    "updates": [the updates created in the period]}
+ *    "updates_total": the number of updates created in the period,
+ *    "updates": [the newest of them, at most 50, bodies cut at 1000 bytes]}
  * It holds no clock time finer than the day, so its serialisation (and the
  * cache key) stays the same while the clock moves and the data does not. */
 json_object *digest_period_data(json_object *deliverables, json_object *metrics,

@@ -115,21 +115,19 @@ void
 handle_deliverables_get(struct request *req, struct response *res)
 {
 	struct ddb_error err;
+	enum model_rc rc;
 	json_object *item;
 	long id;
 
 	if (param_id_or_reply(req, res, 0, &id) == -1)
 		return;
-	switch (deliverables_get(req->app->ddb, req->app->cfg, id, &item, &err)) {
+	switch ((rc = deliverables_get(req->app->ddb, req->app->cfg, id, &item, &err))) {
 	case MODEL_OK:
 		set_etag(res, item);
 		response_json(res, 200, item);
 		break;
-	case MODEL_NOT_FOUND:
-		response_error(res, 404, "not_found", "deliverable %ld not found", id);
-		break;
 	default:
-		reply_store_error(res, &err);
+		reply_model_error(res, rc, &err, "deliverable", id);
 	}
 }
 
@@ -172,6 +170,7 @@ handle_deliverables_update(struct request *req, struct response *res)
 {
 	json_object *changes, *updated;
 	struct ddb_error err;
+	enum model_rc rc;
 	long id, version;
 
 	if (param_id_or_reply(req, res, 0, &id) == -1 ||
@@ -184,19 +183,13 @@ handle_deliverables_update(struct request *req, struct response *res)
 		json_object_put(changes);
 		return;
 	}
-	switch (deliverables_update(req->app->ddb, req->app->cfg, id, changes, version, &updated, &err)) {
+	switch ((rc = deliverables_update(req->app->ddb, req->app->cfg, id, changes, version, &updated, &err))) {
 	case MODEL_OK:
 		set_etag(res, updated);
 		response_json(res, 200, updated);
 		break;
-	case MODEL_NOT_FOUND:
-		response_error(res, 404, "not_found", "deliverable %ld not found", id);
-		break;
-	case MODEL_CONFLICT:
-		response_error(res, 409, "conflict", "deliverable %ld has changed (version mismatch)", id);
-		break;
 	default:
-		reply_store_error(res, &err);
+		reply_model_error(res, rc, &err, "deliverable", id);
 	}
 	json_object_put(changes);
 }
@@ -206,18 +199,16 @@ void
 handle_deliverables_delete(struct request *req, struct response *res)
 {
 	struct ddb_error err;
+	enum model_rc rc;
 	long id;
 
 	if (param_id_or_reply(req, res, 0, &id) == -1)
 		return;
-	switch (deliverables_delete(req->app->ddb, req->app->cfg, id, &err)) {
+	switch ((rc = deliverables_delete(req->app->ddb, req->app->cfg, id, &err))) {
 	case MODEL_OK:
 		response_empty(res, 204);
 		break;
-	case MODEL_NOT_FOUND:
-		response_error(res, 404, "not_found", "deliverable %ld not found", id);
-		break;
 	default:
-		reply_store_error(res, &err);
+		reply_model_error(res, rc, &err, "deliverable", id);
 	}
 }

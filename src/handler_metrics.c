@@ -118,22 +118,20 @@ void
 handle_metrics_get(struct request *req, struct response *res)
 {
 	struct ddb_error err;
+	enum model_rc rc;
 	json_object *item;
 	long id;
 
 	if (param_id_or_reply(req, res, 0, &id) == -1)
 		return;
-	switch (metrics_get(req->app->ddb, req->app->cfg, id, &item, &err)) {
+	switch ((rc = metrics_get(req->app->ddb, req->app->cfg, id, &item, &err))) {
 	case MODEL_OK:
 		set_etag(res, item);
 		response_json(res, 200, metrics_item_view(item, true));
 		json_object_put(item);
 		break;
-	case MODEL_NOT_FOUND:
-		response_error(res, 404, "not_found", "metric %ld not found", id);
-		break;
 	default:
-		reply_store_error(res, &err);
+		reply_model_error(res, rc, &err, "metric", id);
 	}
 }
 
@@ -174,6 +172,7 @@ handle_metrics_update(struct request *req, struct response *res)
 {
 	json_object *changes, *updated;
 	struct ddb_error err;
+	enum model_rc rc;
 	long id, version;
 
 	if (param_id_or_reply(req, res, 0, &id) == -1 ||
@@ -186,20 +185,14 @@ handle_metrics_update(struct request *req, struct response *res)
 		json_object_put(changes);
 		return;
 	}
-	switch (metrics_update(req->app->ddb, req->app->cfg, id, changes, version, &updated, &err)) {
+	switch ((rc = metrics_update(req->app->ddb, req->app->cfg, id, changes, version, &updated, &err))) {
 	case MODEL_OK:
 		set_etag(res, updated);
 		response_json(res, 200, metrics_item_view(updated, true));
 		json_object_put(updated);
 		break;
-	case MODEL_NOT_FOUND:
-		response_error(res, 404, "not_found", "metric %ld not found", id);
-		break;
-	case MODEL_CONFLICT:
-		response_error(res, 409, "conflict", "metric %ld has changed (version mismatch)", id);
-		break;
 	default:
-		reply_store_error(res, &err);
+		reply_model_error(res, rc, &err, "metric", id);
 	}
 	json_object_put(changes);
 }
@@ -209,18 +202,16 @@ void
 handle_metrics_delete(struct request *req, struct response *res)
 {
 	struct ddb_error err;
+	enum model_rc rc;
 	long id;
 
 	if (param_id_or_reply(req, res, 0, &id) == -1)
 		return;
-	switch (metrics_delete(req->app->ddb, req->app->cfg, id, &err)) {
+	switch ((rc = metrics_delete(req->app->ddb, req->app->cfg, id, &err))) {
 	case MODEL_OK:
 		response_empty(res, 204);
 		break;
-	case MODEL_NOT_FOUND:
-		response_error(res, 404, "not_found", "metric %ld not found", id);
-		break;
 	default:
-		reply_store_error(res, &err);
+		reply_model_error(res, rc, &err, "metric", id);
 	}
 }

@@ -29,6 +29,23 @@ reply_store_error(struct response *res, const struct ddb_error *err)
 	response_error(res, 500, "internal", "internal error");
 }
 
+/* 404, 409 or the store's error for a failed model call. */
+void
+reply_model_error(struct response *res, enum model_rc rc, const struct ddb_error *err,
+    const char *what, long id)
+{
+	switch (rc) {
+	case MODEL_NOT_FOUND:
+		response_error(res, 404, "not_found", "%s %ld not found", what, id);
+		break;
+	case MODEL_CONFLICT:
+		response_error(res, 409, "conflict", "%s %ld has changed (version mismatch)", what, id);
+		break;
+	default:
+		reply_store_error(res, err);
+	}
+}
+
 /* Positive integer id from a path parameter. */
 int
 param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out)

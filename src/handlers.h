@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "http.h"
+#include "model.h"
 
 struct ddb_error;
 
@@ -42,6 +43,10 @@ void handle_digest(struct request *req, struct response *res);
 /* Answers a store failure: 503 unavailable + Retry-After when the store is
  * down or throttling, else 500 internal (details only in the log). */
 void reply_store_error(struct response *res, const struct ddb_error *err);
+/* Answers a model outcome other than MODEL_OK: 404 "<what> <id> not found",
+ * 409 version conflict, or the store error. */
+void reply_model_error(struct response *res, enum model_rc rc, const struct ddb_error *err,
+    const char *what, long id);
 /* Parses path parameter idx as a positive integer id; 400 and -1 otherwise. */
 int param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out);
 /* The expected version from the body's "version" (removed from the body) or

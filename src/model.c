@@ -36,8 +36,7 @@ model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
 	*item = ddb_unmarshal_item(raw, &cause);
 	json_object_put(raw);
 	if (*item == NULL) {
-		snprintf(err->code, sizeof err->code, "UnmarshalError");
-		snprintf(err->message, sizeof err->message, "%s", cause);
+		model_marshal_error(err, "UnmarshalError", "item", cause);
 		return MODEL_ERROR;
 	}
 	return MODEL_OK;
@@ -86,8 +85,7 @@ unmarshal_all(json_object *raw, struct ddb_error *err)
 		json_object *item = ddb_unmarshal_item(json_object_array_get_idx(raw, i), &cause);
 		if (item == NULL) {
 			json_object_put(out);
-			snprintf(err->code, sizeof err->code, "UnmarshalError");
-			snprintf(err->message, sizeof err->message, "%s", cause);
+			model_marshal_error(err, "UnmarshalError", "item", cause);
 			return NULL;
 		}
 		json_object_array_add(out, item);
@@ -128,8 +126,7 @@ model_create_num(struct ddb *ddb, const char *table, json_object *item,
 
 	av = ddb_marshal_item(item, &cause);
 	if (av == NULL) {
-		snprintf(err->code, sizeof err->code, "MarshalError");
-		snprintf(err->message, sizeof err->message, "%s", cause);
+		model_marshal_error(err, "MarshalError", "item", cause);
 		return MODEL_ERROR;
 	}
 	extra = json_object_new_object();
@@ -198,27 +195,14 @@ model_update_num(struct ddb *ddb, const char *table, long id, json_object *chang
 	json_object *values = json_object_new_object(), *key, *attrs = NULL, *now = model_now();
 	struct buf expr = BUF_INIT, cond = BUF_INIT;
 	const char *cause;
-	int n = 0, rc;
+	int rc;
 	enum model_rc result = MODEL_OK;
 
 	*updated = NULL;
 	buf_puts(&expr, "SET ");
-	json_object_object_foreach(changes, field, value) {
-		json_object *av = ddb_marshal_value(value, &cause);
-		char name[16], val[16];
-
-		if (av == NULL) {
-			snprintf(err->code, sizeof err->code, "MarshalError");
-			snprintf(err->message, sizeof err->message, "%s: %s", field, cause);
-			result = MODEL_ERROR;
-			goto out;
-		}
-		snprintf(name, sizeof name, "#f%d", n);
-		snprintf(val, sizeof val, ":v%d", n);
-		json_object_object_add(names, name, json_object_new_string(field));
-		json_object_object_add(values, val, av);
-		buf_printf(&expr, "%s = %s, ", name, val);
-		n++;
+	if (model_set_clauses(changes, &expr, names, values, err) == -1) {
+		result = MODEL_ERROR;
+		goto out;
 	}
 	buf_puts(&expr, "#version = if_not_exists(#version, :zero) + :one, #updated_at = :now");
 	json_object_object_add(names, "#version", json_object_new_string("version"));
@@ -255,8 +239,7 @@ model_update_num(struct ddb *ddb, const char *table, long id, json_object *chang
 	}
 	*updated = ddb_unmarshal_item(attrs, &cause);
 	if (*updated == NULL) {
-		snprintf(err->code, sizeof err->code, "UnmarshalError");
-		snprintf(err->message, sizeof err->message, "%s", cause);
+		model_marshal_error(err, "UnmarshalError", "item", cause);
 		result = MODEL_ERROR;
 	}
 out:
@@ -268,6 +251,41 @@ out:
 	buf_free(&expr);
 	buf_free(&cond);
 	return result;
+}
+
+/* SET clauses with placeholder names and values. */
+int
+model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
+    json_object *values, struct ddb_error *err)
+{
+	const char *cause = NULL;
+	int n = 0;
+
+	json_object_object_foreach(changes, field, value) {
+		json_object *av = ddb_marshal_value(value, &cause);
+		char name[16], val[16];
+
+		if (av == NULL) {
+			model_marshal_error(err, "MarshalError", field, cause ? cause : "cannot be stored");
+			return -1;
+		}
+		snprintf(name, sizeof name, "#f%d", n);
+		snprintf(val, sizeof val, ":v%d", n);
+		json_object_object_add(names, name, json_object_new_string(field));
+		json_object_object_add(values, val, av);
+		buf_printf(expr, "%s = %s, ", name, val);
+		n++;
+	}
+	return 0;
+}
+
+/* Fills err for a (un)marshalling failure. */
+void
+model_marshal_error(struct ddb_error *err, const char *code, const char *field, const char *cause)
+{
+	memset(err, 0, sizeof *err);
+	snprintf(err->code, sizeof err->code, "%s", code);
+	snprintf(err->message, sizeof err->message, "%s: %s", field, cause);
 }
 
 /* DeleteItem with attribute_exists(id). */

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "ddb.h"
+#include "util.h"
 
 enum model_rc {
 	MODEL_OK = 0,
@@ -42,6 +43,14 @@ enum model_rc model_delete_num(struct ddb *ddb, const char *table, long id,
     struct ddb_error *err);
 /* Sorts a json array of plain items by an integer field, then by "id". */
 void model_sort_by(json_object *items, const char *field);
+/* Appends "#f0 = :v0, #f1 = :v1, " for every field of changes (plain) to
+ * expr, filling names and values. -1 with err when a value cannot be
+ * marshalled. */
+int model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
+    json_object *values, struct ddb_error *err);
+/* Fills err for a (un)marshalling failure of field. */
+void model_marshal_error(struct ddb_error *err, const char *code, const char *field,
+    const char *cause);
 /* Current UTC time as RFC 3339, as a new json string. */
 json_object *model_now(void);
 /* An integer field of a plain item, or def. */

@@ -64,15 +64,6 @@ metrics_history_append(json_object *history, json_object *value, const char *at)
 	return out;
 }
 
-/* Sets err for a (un)marshalling failure. */
-static void
-set_marshal_error(struct ddb_error *err, const char *code, const char *field, const char *cause)
-{
-	memset(err, 0, sizeof *err);
-	snprintf(err->code, sizeof err->code, "%s", code);
-	snprintf(err->message, sizeof err->message, "%s: %s", field, cause);
-}
-
 /* UpdateItem SET of every field of set, version = read_version + 1 and
  * updated_at, conditional on the item existing with read_version (0: no
  * version attribute). MODEL_CONFLICT when the condition failed. */
@@ -86,24 +77,11 @@ conditional_set(struct ddb *ddb, const char *table, long id, json_object *set,
 	struct buf expr = BUF_INIT;
 	const char *cause;
 	enum model_rc result = MODEL_OK;
-	int n = 0;
 
 	buf_puts(&expr, "SET ");
-	json_object_object_foreach(set, field, value) {
-		json_object *av = ddb_marshal_value(value, &cause);
-		char name[16], val[16];
-
-		if (av == NULL) {
-			set_marshal_error(err, "MarshalError", field, cause);
-			result = MODEL_ERROR;
-			goto out;
-		}
-		snprintf(name, sizeof name, "#f%d", n);
-		snprintf(val, sizeof val, ":v%d", n);
-		json_object_object_add(names, name, json_object_new_string(field));
-		json_object_object_add(values, val, av);
-		buf_printf(&expr, "%s = %s, ", name, val);
-		n++;
+	if (model_set_clauses(set, &expr, names, values, err) == -1) {
+		result = MODEL_ERROR;
+		goto out;
 	}
 	buf_puts(&expr, "#version = :next, #updated_at = :now");
 	json_object_object_add(names, "#version", json_object_new_string("version"));
@@ -128,7 +106,7 @@ conditional_set(struct ddb *ddb, const char *table, long id, json_object *set,
 		goto out;
 	}
 	if ((*updated = ddb_unmarshal_item(attrs, &cause)) == NULL) {
-		set_marshal_error(err, "UnmarshalError", "item", cause);
+		model_marshal_error(err, "UnmarshalError", "item", cause);
 		result = MODEL_ERROR;
 	}
 out:

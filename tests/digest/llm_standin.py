@@ -58,7 +58,8 @@ class Handler(BaseHTTPRequestHandler):
         return parsed
 
     def send(self, status, payload):
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        # JSON answers end with a newline, as real servers' often do.
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode() + b"\n"
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

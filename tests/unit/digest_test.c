@@ -209,6 +209,47 @@ test_builtin_no_updates(void **state)
 	json_object_put(data);
 }
 
+/* A busy period: the data holds the newest DIGEST-capped updates with cut
+ * bodies, and the headline counts them all. */
+static void
+test_many_updates(void **state)
+{
+	struct fixture *f = *state;
+	json_object *updates = json_object_new_array(), *data, *list, *body;
+	char *md, *long_body = xmalloc(5001), *title;
+
+	memset(long_body, 'x', 4998);
+	memcpy(long_body + 4998, "\xc3\xa9", 3);	/* ends with a 2-byte character */
+	for (int i = 0; i < 60; i++) {
+		json_object *u = json_object_new_object();
+		char at[21];
+
+		time_rfc3339(f->now - 60 - i * 60, at);
+		title = xasprintf("Update %d", i);
+		json_object_object_add(u, "title", json_object_new_string(title));
+		free(title);
+		json_object_object_add(u, "body", json_object_new_string(long_body));
+		json_object_object_add(u, "type", json_object_new_string("progress"));
+		json_object_object_add(u, "created_at", json_object_new_string(at));
+		json_object_array_add(updates, u);
+	}
+	data = digest_period_data(seed_get(f, "deliverables"), seed_get(f, "metrics"), updates, f->now, 7);
+	list = json_object_object_get(data, "updates");
+	assert_int_equal(json_object_get_int(json_object_object_get(data, "updates_total")), 60);
+	assert_int_equal(json_object_array_length(list), 50);
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(list, 0), "title")),
+	    "Update 0");
+	body = json_object_object_get(json_object_array_get_idx(list, 0), "body");
+	assert_true(json_object_get_string_len(body) <= 1000 + 3);
+	assert_non_null(strstr(json_object_get_string(body), "x…"));
+	md = digest_builtin(data);
+	assert_non_null(strstr(md, "60 updates were posted in the period."));
+	free(md);
+	free(long_body);
+	json_object_put(data);
+	json_object_put(updates);
+}
+
 /* User text cannot add headings, links or HTML to the markdown. */
 static void
 test_builtin_escapes_user_text(void **state)
@@ -380,6 +421,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_builtin_seed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_no_updates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_escapes_user_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_updates, setup, teardown),
 		cmocka_unit_test(test_parse_days),
 		cmocka_unit_test_setup_teardown(test_cache_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_builtin, setup, teardown),
