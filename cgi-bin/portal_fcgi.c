@@ -1,15 +1,17 @@
 /* portal_fcgi.c - the FastCGI worker (and plain CGI program).
  *
  * Design: a supervisor process forks --processes workers that share one
- * listening socket and replaces any that die. Each worker accepts
- * connections itself and gives every connection its own thread (up to
- * --threads at once), which loops FCGX_Accept_r on that connection only.
- * With nginx's fastcgi_keep_conn, libfcgi's FCGX_Accept_r blocks reading the
- * next request of a kept connection; a design where threads share an accept
- * mutex (libfcgi's threaded example) lets one idle kept connection stall
- * every thread. Here an idle connection only ever holds its own thread.
- * Each thread borrows a context (its own DynamoDB handle) from a pool, so
- * connection churn does not rebuild curl handles.
+ * listening socket and replaces any that die. With nginx's fastcgi_keep_conn,
+ * libfcgi's FCGX_Accept_r blocks reading the next request of a kept
+ * connection: in libfcgi's threaded example (threads sharing an accept mutex)
+ * one idle kept connection stalls every thread, and even a thread per
+ * connection runs out of threads once nginx keeps more connections open than
+ * there are threads. So no thread ever waits on an idle connection here: each
+ * worker's main thread accepts connections and watches the idle ones with
+ * epoll (one-shot); a connection that becomes readable is queued for a fixed
+ * pool of --threads threads, each with its own context (its own DynamoDB
+ * handle), which serves exactly one request from it and hands it back to
+ * epoll. Idle kept connections cost a file descriptor, never a thread.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,13 +46,13 @@
 #define PORTAL_VERSION "0.0.0"
 #endif
 
-#define DEFAULT_THREADS		64
+#define DEFAULT_THREADS		16
+#define MAX_EVENTS		64
 #define MAX_THREADS		1024
 #define MAX_PROCESSES		64
 #define DEFAULT_BACKLOG		1024
 #define THREAD_STACK_BYTES	(256 * 1024)
 #define DRAIN_LIMIT_BYTES	(8 * 1024 * 1024)
-#define STOP_GRACE_MS		25000
 #define RESPAWN_WINDOW_MS	1000
 #define POLL_INTERVAL_MS	200
 
@@ -61,23 +64,17 @@ struct options {
 	mode_t		 socket_mode;
 };
 
-/* One connection's bookkeeping, so that a stop can wake idle threads. */
-struct conn {
-	int		 fd;
-	bool		 busy;		/* between a request's arrival and its response */
-	struct conn	*next;
-};
-
 static const struct config *worker_cfg;
 static struct auth *worker_auth;
 static volatile sig_atomic_t stopping;
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
-static struct app **app_pool;	/* idle contexts */
-static size_t app_pool_len;
-static struct conn *conns;	/* open connections */
-static int active_threads;
-static int max_threads;
+static int epoll_fd = -1;
+
+/* Connections with a request waiting, for the pool (a ring of fds). */
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static int *queue_fds;
+static size_t queue_head, queue_len, queue_cap;
+static bool pool_stopping;
 
 /* Sets the stop flag; the loops notice it. */
 static void
@@ -103,7 +100,7 @@ usage(FILE *out)
 	    "                      spawn-fcgi hands it, or on fd 3 from systemd; when fd 0\n"
 	    "                      is not a socket the program runs once as plain CGI)\n"
 	    "  --processes N       worker processes (default: number of cores)\n"
-	    "  --threads N         connections served at once per process (default %d)\n"
+	    "  --threads N         requests served at once per process (default %d)\n"
 	    "  --backlog N         listen backlog (default %d)\n"
 	    "  --socket-mode MODE  permissions of a unix socket (default 0660)\n"
 	    "\n"
@@ -267,35 +264,56 @@ inherited_listener(void)
 	return 0;
 }
 
-/* Takes an idle context or makes one. */
-static struct app *
-app_take(void)
+/* Adds a readable connection to the queue (grows as needed) and wakes a thread. */
+static void
+queue_push(int fd)
 {
-	struct app *app = NULL;
+	pthread_mutex_lock(&queue_lock);
+	if (queue_len == queue_cap) {
+		size_t cap = queue_cap ? queue_cap * 2 : 256;
+		int *fds = xcalloc(cap, sizeof *fds);
 
-	pthread_mutex_lock(&pool_lock);
-	if (app_pool_len > 0)
-		app = app_pool[--app_pool_len];
-	pthread_mutex_unlock(&pool_lock);
-	return app != NULL ? app : app_new(worker_cfg, worker_auth);
+		for (size_t i = 0; i < queue_len; i++)
+			fds[i] = queue_fds[(queue_head + i) % queue_cap];
+		free(queue_fds);
+		queue_fds = fds;
+		queue_cap = cap;
+		queue_head = 0;
+	}
+	queue_fds[(queue_head + queue_len) % queue_cap] = fd;
+	queue_len++;
+	pthread_cond_signal(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
 }
 
-/* Returns a context to the pool. */
-static void
-app_give(struct app *app)
+/* Waits for a queued connection; -1 once the pool stops and the queue is empty. */
+static int
+queue_pop(void)
 {
-	pthread_mutex_lock(&pool_lock);
-	app_pool[app_pool_len++] = app;
-	pthread_mutex_unlock(&pool_lock);
+	int fd = -1;
+
+	pthread_mutex_lock(&queue_lock);
+	while (queue_len == 0 && !pool_stopping)
+		pthread_cond_wait(&queue_cond, &queue_lock);
+	if (queue_len > 0) {
+		fd = queue_fds[queue_head];
+		queue_head = (queue_head + 1) % queue_cap;
+		queue_len--;
+	}
+	pthread_mutex_unlock(&queue_lock);
+	return fd;
 }
 
-/* Marks a connection busy or idle. */
+/* Hands a connection back to epoll until its next request arrives. */
 static void
-conn_set_busy(struct conn *c, bool busy)
+watch_connection(int fd, int op)
 {
-	pthread_mutex_lock(&pool_lock);
-	c->busy = busy;
-	pthread_mutex_unlock(&pool_lock);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.fd = fd };
+
+	if (epoll_ctl(epoll_fd, op, fd, &ev) == -1) {
+		log_warn("epoll_ctl failed; closing the connection", LOG_S("error", strerror(errno)));
+		close(fd);
+	}
 }
 
 /* Turns FastCGI params into the library's request. */
@@ -424,71 +442,77 @@ serve_one(struct app *app, FCGX_Request *fr)
 	response_reset(&res);
 }
 
-/* A connection's thread: every request of that connection, then exit. */
-static void *
-connection_thread(void *arg)
+/* Serves the one request waiting on fd, then keeps or closes the connection. */
+static void
+serve_connection(struct app *app, int fd)
 {
-	struct conn *c = arg;
-	struct app *app = app_take();
 	FCGX_Request fr;
+	bool open;
 
-	/* listen_sock -1: when the connection closes, FCGX_Accept_r fails
-	 * instead of accepting another connection on this thread. */
+	/* listen_sock -1: when the peer has closed the connection, FCGX_Accept_r
+	 * closes it and fails instead of accepting another connection. It first
+	 * "finishes" a previous request and would close the fd unless the
+	 * connection counts as kept; BEGIN_REQUEST then sets the real flag. */
 	FCGX_InitRequest(&fr, -1, 0);
-	fr.ipcFd = c->fd;
-	/* FCGX_Accept_r first finishes the "previous" request and would close
-	 * the fd unless the connection counts as kept; the BEGIN_REQUEST record
-	 * then sets the real flag. */
+	fr.ipcFd = fd;
 	fr.keepConnection = 1;
-	while (!stopping) {
-		if (FCGX_Accept_r(&fr) < 0)
-			break;
-		conn_set_busy(c, true);
-		serve_one(app, &fr);
-		conn_set_busy(c, false);
-		if (stopping)
-			break;
+	if (FCGX_Accept_r(&fr) < 0) {
+		FCGX_Free(&fr, 0);
+		return;
 	}
-	FCGX_Finish_r(&fr);
-	if (fr.ipcFd >= 0) {
-		close(fr.ipcFd);
-		fr.ipcFd = -1;
-	}
-	FCGX_Free(&fr, 1);
-	app_give(app);
+	serve_one(app, &fr);
+	FCGX_Finish_r(&fr);		/* closes the fd unless nginx keeps it */
+	open = fr.ipcFd >= 0;
+	FCGX_Free(&fr, 0);
+	if (!open)
+		return;
+	if (stopping)
+		close(fd);
+	else
+		watch_connection(fd, EPOLL_CTL_MOD);
+}
 
-	pthread_mutex_lock(&pool_lock);
-	for (struct conn **p = &conns; *p; p = &(*p)->next) {
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
-	}
-	active_threads--;
-	pthread_cond_broadcast(&pool_cond);
-	pthread_mutex_unlock(&pool_lock);
-	free(c);
+/* A pool thread: one context, requests until the pool stops. */
+static void *
+pool_thread(void *arg)
+{
+	struct app *app = app_new(worker_cfg, worker_auth);
+	int fd;
+
+	(void)arg;
+	while ((fd = queue_pop()) != -1)
+		serve_connection(app, fd);
+	app_free(app);
 	return NULL;
 }
 
-/* Wakes threads waiting on idle kept connections so they can exit. */
+/* Accepts every pending connection (the listening socket is non-blocking). */
 static void
-wake_idle_connections(void)
+accept_pending(int listen_fd)
 {
-	pthread_mutex_lock(&pool_lock);
-	for (struct conn *c = conns; c; c = c->next)
-		if (!c->busy)
-			shutdown(c->fd, SHUT_RD);
-	pthread_mutex_unlock(&pool_lock);
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept failed", LOG_S("error", strerror(errno)));
+			return;
+		}
+		watch_connection(fd, EPOLL_CTL_ADD);
+	}
 }
 
-/* A worker process: accept loop until SIGTERM, then a graceful drain. */
+/* A worker process: the epoll loop until SIGTERM, then a graceful drain. */
 static int
 worker_main(int listen_fd, const struct options *opt)
 {
+	struct epoll_event events[MAX_EVENTS];
+	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
+	pthread_t *threads;
 	pthread_attr_t attr;
 	struct sigaction sa;
-	int64_t stop_deadline;
+	int started = 0;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop_signal;
@@ -501,70 +525,53 @@ worker_main(int listen_fd, const struct options *opt)
 		log_error("FCGX_Init failed");
 		return 1;
 	}
+	/* Several workers share the socket: whoever loses the race gets EAGAIN. */
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd == -1 || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &lev) == -1) {
+		log_error("epoll set-up failed", LOG_S("error", strerror(errno)));
+		return 1;
+	}
 	worker_auth = auth_new(worker_cfg);
-	max_threads = opt->threads;
-	app_pool = xcalloc((size_t)max_threads, sizeof *app_pool);
+	threads = xcalloc((size_t)opt->threads, sizeof *threads);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, THREAD_STACK_BYTES);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	log_info("worker ready", LOG_I("pid", getpid()), LOG_I("threads", max_threads));
+	for (int i = 0; i < opt->threads; i++) {
+		if (pthread_create(&threads[i], &attr, pool_thread, NULL) != 0) {
+			log_error("cannot start a pool thread", LOG_S("error", strerror(errno)));
+			break;
+		}
+		started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (started == 0)
+		return 1;
+	log_info("worker ready", LOG_I("pid", getpid()), LOG_I("threads", started));
 
 	while (!stopping) {
-		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
-		struct conn *c;
-		pthread_t tid;
-		int fd;
+		int n = epoll_wait(epoll_fd, events, MAX_EVENTS, POLL_INTERVAL_MS);
 
-		pthread_mutex_lock(&pool_lock);
-		while (active_threads >= max_threads && !stopping)
-			pthread_cond_wait(&pool_cond, &pool_lock);
-		pthread_mutex_unlock(&pool_lock);
-		if (stopping)
-			break;
-		if (poll(&pfd, 1, POLL_INTERVAL_MS) <= 0)
-			continue;
-		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept failed", LOG_S("error", strerror(errno)));
-			continue;
-		}
-		c = xcalloc(1, sizeof *c);
-		c->fd = fd;
-		pthread_mutex_lock(&pool_lock);
-		c->next = conns;
-		conns = c;
-		active_threads++;
-		pthread_mutex_unlock(&pool_lock);
-		if (pthread_create(&tid, &attr, connection_thread, c) != 0) {
-			log_error("cannot start a connection thread", LOG_S("error", strerror(errno)));
-			pthread_mutex_lock(&pool_lock);
-			conns = c->next;
-			active_threads--;
-			pthread_mutex_unlock(&pool_lock);
-			close(fd);
-			free(c);
+		for (int i = 0; i < n; i++) {
+			if (events[i].data.fd == listen_fd)
+				accept_pending(listen_fd);
+			else
+				queue_push(events[i].data.fd);
 		}
 	}
+	/* Stop: no new connections; queued requests and those in flight finish;
+	 * idle kept connections close with the process. */
 	close(listen_fd);
 	log_info("worker stopping: finishing in-flight requests", LOG_I("pid", getpid()));
-	stop_deadline = mono_ms() + STOP_GRACE_MS;
-	for (;;) {
-		int left;
-
-		wake_idle_connections();
-		pthread_mutex_lock(&pool_lock);
-		left = active_threads;
-		pthread_mutex_unlock(&pool_lock);
-		if (left == 0 || mono_ms() > stop_deadline)
-			break;
-		sleep_ms(20);
-	}
-	for (size_t i = 0; i < app_pool_len; i++)
-		app_free(app_pool[i]);
-	free(app_pool);
+	pthread_mutex_lock(&queue_lock);
+	pool_stopping = true;
+	pthread_cond_broadcast(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	free(queue_fds);
+	close(epoll_fd);
 	auth_free(worker_auth);
-	pthread_attr_destroy(&attr);
 	log_info("worker stopped", LOG_I("pid", getpid()));
 	return 0;
 }

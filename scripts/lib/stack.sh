@@ -7,7 +7,8 @@
 #   stack_stop                           # stops what stack_start started
 #
 # Settings: STACK_DIR (state: data, sockets, logs, pids), PORT (nginx),
-# STACK_PROCESSES / STACK_THREADS (workers), STACK_PERSIST=1 keeps dynalite
+# STACK_PROCESSES / STACK_THREADS (workers), STACK_FCGI (the worker binary),
+# STACK_NGINX_WORKERS, STACK_PERSIST=1 keeps dynalite
 # data on disk under STACK_DIR/dynamodb (scripts/run), every SPEC §3 variable.
 
 # shellcheck source=scripts/lib/devkeys.sh
@@ -71,6 +72,7 @@ stack_start() {
 		DYNALITE_LOG=$STACK_DIR/logs/dynalite.log dynalite_start $data || return 1
 		echo "$DYNALITE_PID" >"$STACK_DIR/run/dynalite.pid"
 		STACK_OWN_DYNALITE=1
+		export STACK_OWN_DYNALITE
 	fi
 
 	# The development issuer (no bypass: real RS256 tokens from a local key).
@@ -88,8 +90,8 @@ stack_start() {
 		{ cat "$STACK_DIR/logs/portalctl.log" >&2; return 1; }
 
 	# The workers.
-	"$ROOT/cgi-bin/portal-fcgi" --socket "$STACK_SOCKET" \
-		--processes "${STACK_PROCESSES:-$(nproc)}" --threads "${STACK_THREADS:-64}" \
+	"${STACK_FCGI:-$ROOT/cgi-bin/portal-fcgi}" --socket "$STACK_SOCKET" \
+		--processes "${STACK_PROCESSES:-$(nproc)}" --threads "${STACK_THREADS:-16}" \
 		>>"$STACK_DIR/logs/portal.log" 2>&1 &
 	echo $! >"$STACK_DIR/run/portal-fcgi.pid"
 	local i
@@ -138,5 +140,9 @@ stack_stop() {
 		sleep 0.1
 	done
 	unset DYNALITE_PID
+	# The endpoint was ours: a later stack_start in this shell starts its own again.
+	if [ "${STACK_OWN_DYNALITE:-0}" = 1 ]; then
+		unset AWS_ENDPOINT_URL_DYNAMODB STACK_OWN_DYNALITE
+	fi
 	return 0
 }
