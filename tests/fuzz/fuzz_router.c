@@ -41,8 +41,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (app == NULL)
 		init();
-	text = xstrndup((const char *)data, size);
-	nl = strchr(text, '\n');
+	/* Keep NUL bytes: the body is len bytes, whatever they are. */
+	text = xmalloc(size + 1);
+	memcpy(text, data, size);
+	text[size] = '\0';
+	nl = memchr(text, '\n', size);
 	if (nl != NULL)
 		*nl = '\0';
 	sp = strchr(text, ' ');

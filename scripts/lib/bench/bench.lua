@@ -84,11 +84,16 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-	local n, w, st = 0, 0, ""
+	local n, w, st, have = 0, 0, "", {}
 	for _, t in ipairs(threads) do
 		n = n + t:get("non2xx")
 		w = w + t:get("writes")
-		st = st .. t:get("statuses")
+		for code in string.gmatch(t:get("statuses"), "%d+") do
+			if not have[code] then
+				have[code] = true
+				st = st .. (st == "" and "" or " ") .. code
+			end
+		end
 	end
 	local e = summary.errors
 	local secs = summary.duration / 1e6
