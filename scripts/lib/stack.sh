@@ -110,6 +110,16 @@ stack_start() {
 		{ echo "stack: nginx did not answer on port $PORT" >&2; return 1; }
 	STACK_URL=http://127.0.0.1:$PORT
 	export STACK_URL
+	# What a shell needs to reach this stack (portalctl, dev-token, curl).
+	{
+		echo "# Settings of the stack started by scripts/run; source this file."
+		echo "export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"
+		echo "export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-}"
+		echo "export AWS_REGION=${AWS_REGION:-us-east-1} PORTAL_ENV=$PORTAL_ENV"
+		[ -n "${PORTAL_TABLE_PREFIX:-}" ] && echo "export PORTAL_TABLE_PREFIX=$PORTAL_TABLE_PREFIX"
+		echo "export AUTH_JWKS_URL=$AUTH_JWKS_URL AUTH_ISSUER=$AUTH_ISSUER AUTH0_AUDIENCE=$AUTH0_AUDIENCE"
+		echo "export PORTAL_URL=$STACK_URL"
+	} >"$STACK_DIR/run/env"
 }
 
 # Stops what stack_start started (by pid file), and nothing else.
@@ -118,23 +128,25 @@ stack_stop() {
 	[ -n "${STACK_DIR:-}" ] || return 0
 	if [ -f "$STACK_DIR/nginx/nginx.pid" ]; then
 		pid=$(cat "$STACK_DIR/nginx/nginx.pid")
-		kill -QUIT "$pid" 2>/dev/null
+		kill -QUIT "$pid" 2>/dev/null || true
 	fi
 	for f in portal-fcgi dynalite; do
 		[ -f "$STACK_DIR/run/$f.pid" ] || continue
 		pid=$(cat "$STACK_DIR/run/$f.pid")
-		kill -TERM "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null || true
 	done
 	for f in portal-fcgi dynalite; do
 		[ -f "$STACK_DIR/run/$f.pid" ] || continue
 		pid=$(cat "$STACK_DIR/run/$f.pid")
+		local i
 		for ((i = 0; i < 100; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 		rm -f "$STACK_DIR/run/$f.pid"
 	done
+	rm -f "$STACK_DIR/run/env"
 	for ((i = 0; i < 50; i++)); do
 		[ -f "$STACK_DIR/nginx/nginx.pid" ] || break
 		sleep 0.1
