@@ -203,6 +203,9 @@ easy_setup(struct ddb *ddb, CURL *easy)
 	curl_easy_setopt(easy, CURLOPT_SHARE, ddb->share);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)DDB_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Servers close idle connections (node's default after 5 s): do not
+	 * reuse one that has been idle longer than DDB_MAX_IDLE_CONN_S. */
+	curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, (long)DDB_MAX_IDLE_CONN_S);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, DDB_USER_AGENT);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);

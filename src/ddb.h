@@ -22,6 +22,7 @@ struct config;
 #define DDB_BACKOFF_MAX_MS	20000
 #define DDB_CONNECT_TIMEOUT_MS	1000
 #define DDB_TOTAL_TIMEOUT_MS	3000
+#define DDB_MAX_IDLE_CONN_S	4
 #define DDB_BATCH_GET_MAX	100
 #define DDB_BATCH_WRITE_MAX	25
 #define DDB_BATCH_ROUNDS_MAX	8	/* submissions of one batch before unprocessed entries are an error */
