@@ -6,12 +6,13 @@
  * connection: in libfcgi's threaded example (threads sharing an accept mutex)
  * one idle kept connection stalls every thread, and even a thread per
  * connection runs out of threads once nginx keeps more connections open than
- * there are threads. So no thread ever waits on an idle connection here: each
- * worker's main thread accepts connections and watches the idle ones with
- * epoll (one-shot); a connection that becomes readable is queued for a fixed
- * pool of --threads threads, each with its own context (its own DynamoDB
- * handle), which serves exactly one request from it and hands it back to
- * epoll. Idle kept connections cost a file descriptor, never a thread.
+ * there are threads. So no thread ever waits on an idle connection here:
+ * each worker has one epoll set holding the listening socket and every idle
+ * connection (one-shot), and a fixed pool of --threads threads, each with its
+ * own context (its own DynamoDB handle), waits on that set. A thread woken
+ * by a connection serves exactly one request from it and hands it back to
+ * epoll; one woken by the listening socket accepts. Idle kept connections
+ * cost a file descriptor, never a thread, and no request changes threads.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,7 +49,6 @@
 #endif
 
 #define DEFAULT_THREADS		16
-#define MAX_EVENTS		64
 #define MAX_THREADS		1024
 #define MAX_PROCESSES		64
 #define DEFAULT_BACKLOG		1024
@@ -70,13 +70,6 @@ static const struct config *worker_cfg;
 static struct auth *worker_auth;
 static volatile sig_atomic_t stopping;
 static int epoll_fd = -1;
-
-/* Connections with a request waiting, for the pool (a ring of fds). */
-static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
-static int *queue_fds;
-static size_t queue_head, queue_len, queue_cap;
-static bool pool_stopping;
 
 /* Sets the stop flag; the loops notice it. */
 static void
@@ -266,46 +259,6 @@ inherited_listener(void)
 	return 0;
 }
 
-/* Adds a readable connection to the queue (grows as needed) and wakes a thread. */
-static void
-queue_push(int fd)
-{
-	pthread_mutex_lock(&queue_lock);
-	if (queue_len == queue_cap) {
-		size_t cap = queue_cap ? queue_cap * 2 : 256;
-		int *fds = xcalloc(cap, sizeof *fds);
-
-		for (size_t i = 0; i < queue_len; i++)
-			fds[i] = queue_fds[(queue_head + i) % queue_cap];
-		free(queue_fds);
-		queue_fds = fds;
-		queue_cap = cap;
-		queue_head = 0;
-	}
-	queue_fds[(queue_head + queue_len) % queue_cap] = fd;
-	queue_len++;
-	pthread_cond_signal(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
-}
-
-/* Waits for a queued connection; -1 once the pool stops and the queue is empty. */
-static int
-queue_pop(void)
-{
-	int fd = -1;
-
-	pthread_mutex_lock(&queue_lock);
-	while (queue_len == 0 && !pool_stopping)
-		pthread_cond_wait(&queue_cond, &queue_lock);
-	if (queue_len > 0) {
-		fd = queue_fds[queue_head];
-		queue_head = (queue_head + 1) % queue_cap;
-		queue_len--;
-	}
-	pthread_mutex_unlock(&queue_lock);
-	return fd;
-}
-
 /* Hands a connection back to epoll until its next request arrives. */
 static void
 watch_connection(int fd, int op)
@@ -474,20 +427,6 @@ serve_connection(struct app *app, int fd)
 		watch_connection(fd, EPOLL_CTL_MOD);
 }
 
-/* A pool thread: one context, requests until the pool stops. */
-static void *
-pool_thread(void *arg)
-{
-	struct app *app = app_new(worker_cfg, worker_auth);
-	int fd;
-
-	(void)arg;
-	while ((fd = queue_pop()) != -1)
-		serve_connection(app, fd);
-	app_free(app);
-	return NULL;
-}
-
 /* Accepts every pending connection (the listening socket is non-blocking). */
 static void
 accept_pending(int listen_fd)
@@ -505,11 +444,30 @@ accept_pending(int listen_fd)
 	}
 }
 
-/* A worker process: the epoll loop until SIGTERM, then a graceful drain. */
+/* A pool thread: one context; waits on the epoll set until the worker stops. */
+static void *
+pool_thread(void *arg)
+{
+	int listen_fd = *(const int *)arg;
+	struct app *app = app_new(worker_cfg, worker_auth);
+	struct epoll_event ev;
+
+	while (!stopping) {
+		if (epoll_wait(epoll_fd, &ev, 1, POLL_INTERVAL_MS) != 1)
+			continue;
+		if (ev.data.fd == listen_fd)
+			accept_pending(listen_fd);
+		else
+			serve_connection(app, ev.data.fd);
+	}
+	app_free(app);
+	return NULL;
+}
+
+/* A worker process: the pool serves until SIGTERM, then a graceful drain. */
 static int
 worker_main(int listen_fd, const struct options *opt)
 {
-	struct epoll_event events[MAX_EVENTS];
 	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
 	pthread_t *threads;
 	pthread_attr_t attr;
@@ -539,7 +497,7 @@ worker_main(int listen_fd, const struct options *opt)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, THREAD_STACK_BYTES);
 	for (int i = 0; i < opt->threads; i++) {
-		if (pthread_create(&threads[i], &attr, pool_thread, NULL) != 0) {
+		if (pthread_create(&threads[i], &attr, pool_thread, &listen_fd) != 0) {
 			log_error("cannot start a pool thread", LOG_S("error", strerror(errno)));
 			break;
 		}
@@ -550,28 +508,15 @@ worker_main(int listen_fd, const struct options *opt)
 		return 1;
 	log_info("worker ready", LOG_I("pid", getpid()), LOG_I("threads", started));
 
-	while (!stopping) {
-		int n = epoll_wait(epoll_fd, events, MAX_EVENTS, POLL_INTERVAL_MS);
-
-		for (int i = 0; i < n; i++) {
-			if (events[i].data.fd == listen_fd)
-				accept_pending(listen_fd);
-			else
-				queue_push(events[i].data.fd);
-		}
-	}
-	/* Stop: no new connections; queued requests and those in flight finish;
-	 * idle kept connections close with the process. */
-	close(listen_fd);
+	/* The pool threads notice the stop flag within POLL_INTERVAL_MS; requests
+	 * in flight finish; idle kept connections close with the process. */
+	while (!stopping)
+		pause();
 	log_info("worker stopping: finishing in-flight requests", LOG_I("pid", getpid()));
-	pthread_mutex_lock(&queue_lock);
-	pool_stopping = true;
-	pthread_cond_broadcast(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
+	close(listen_fd);
 	free(threads);
-	free(queue_fds);
 	close(epoll_fd);
 	auth_free(worker_auth);
 	log_info("worker stopped", LOG_I("pid", getpid()));
