@@ -48,7 +48,7 @@
 #define PORTAL_VERSION "0.0.0"
 #endif
 
-#define DEFAULT_THREADS		16
+#define DEFAULT_THREADS		8
 #define MAX_THREADS		1024
 #define MAX_PROCESSES		64
 #define DEFAULT_BACKLOG		1024

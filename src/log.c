@@ -44,40 +44,97 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+/* Copies s (NULL = "") into a fixed buffer, truncating. */
+static void
+copy_id(char *dst, size_t size, const char *s)
+{
+	size_t len = s ? strnlen(s, size - 1) : 0;
+
+	if (len > 0)
+		memcpy(dst, s, len);
+	dst[len] = '\0';
+}
+
 /* Sets this thread's request and trace ids (copied; NULL clears). */
 void
 log_set_context(const char *request_id, const char *trace_id)
 {
-	snprintf(log_request_id, sizeof log_request_id, "%s", request_id ? request_id : "");
-	snprintf(log_trace_id, sizeof log_trace_id, "%s", trace_id ? trace_id : "");
+	copy_id(log_request_id, sizeof log_request_id, request_id);
+	copy_id(log_trace_id, sizeof log_trace_id, trace_id);
 }
 
 /* Sets this thread's Lambda invocation id (copied; NULL clears). */
 void
 log_set_invocation(const char *aws_request_id)
 {
-	snprintf(log_invocation_id, sizeof log_invocation_id, "%s", aws_request_id ? aws_request_id : "");
+	copy_id(log_invocation_id, sizeof log_invocation_id, aws_request_id);
 }
 
-/* Appends s as a JSON string literal. */
+/* Appends a decimal integer without printf. */
+static void
+append_int(struct buf *b, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof tmp;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+/* Appends "YYYY-MM-DDTHH:MM:SS.mmmZ"; the seconds part is formatted once a second per thread. */
+static void
+append_time(struct buf *b)
+{
+	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local char cached[24];
+	struct timespec ts;
+	char ms[5];
+	long m;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != cached_sec) {
+		struct tm tm;
+
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = ts.tv_sec;
+	}
+	m = ts.tv_nsec / 1000000;
+	ms[0] = '.';
+	ms[1] = (char)('0' + m / 100);
+	ms[2] = (char)('0' + m / 10 % 10);
+	ms[3] = (char)('0' + m % 10);
+	ms[4] = 'Z';
+	buf_puts(b, cached);
+	buf_append(b, ms, sizeof ms);
+}
+
+/* Appends s as a JSON string literal, copying runs that need no escape at once. */
 static void
 json_escape(struct buf *b, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
+
 	buf_append(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+	for (; *p; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		buf_append(b, run, (size_t)(p - run));
 		switch (*p) {
 		case '"': buf_puts(b, "\\\""); break;
 		case '\\': buf_puts(b, "\\\\"); break;
 		case '\n': buf_puts(b, "\\n"); break;
 		case '\r': buf_puts(b, "\\r"); break;
 		case '\t': buf_puts(b, "\\t"); break;
-		default:
-			if (*p < 0x20)
-				buf_printf(b, "\\u%04x", *p);
-			else
-				buf_append(b, p, 1);
+		default: buf_printf(b, "\\u%04x", *p);
 		}
+		run = p + 1;
 	}
+	buf_append(b, run, (size_t)(p - run));
 	buf_append(b, "\"", 1);
 }
 
@@ -86,17 +143,14 @@ void
 log_emit(enum log_level level, const char *msg, const struct log_field *fields)
 {
 	struct buf b = BUF_INIT;
-	struct timespec ts;
-	struct tm tm;
-	char when[32];
 
 	if ((int)level < log_level)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":", when,
-	    ts.tv_nsec / 1000000, level_names[level]);
+	buf_puts(&b, "{\"time\":\"");
+	append_time(&b);
+	buf_puts(&b, "\",\"level\":\"");
+	buf_puts(&b, level_names[level]);
+	buf_puts(&b, "\",\"msg\":");
 	json_escape(&b, msg);
 	if (log_request_id[0] != '\0') {
 		buf_puts(&b, ",\"request_id\":");
@@ -124,7 +178,7 @@ log_emit(enum log_level level, const char *msg, const struct log_field *fields)
 				json_escape(&b, f->s);
 			break;
 		case LOG_T_INT:
-			buf_printf(&b, "%lld", (long long)f->i);
+			append_int(&b, f->i);
 			break;
 		case LOG_T_DBL:
 			buf_printf(&b, "%.3f", f->d);

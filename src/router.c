@@ -1,6 +1,7 @@
 /* router.c - the static route table and the request pipeline every entry
  * point shares: request id, CORS, routing, auth, body checks, access log. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,35 +73,50 @@ split_path(const char *path, struct segments *s)
 	}
 }
 
-/* True when the pattern matches the segments; {x} matches any one segment. */
-static bool
-pattern_matches(const char *pattern, const struct segments *s)
-{
-	char *copy = xstrdup(pattern), *save = NULL;
-	size_t i = 0;
-	bool ok = true;
+/* The route table's patterns split into segments once; NULL marks {param}. */
+struct compiled_route {
+	const char	*seg[MAX_SEGMENTS];
+	size_t		 n;
+};
 
-	for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save), i++) {
-		if (i >= s->n || (tok[0] != '{' && strcmp(tok, s->seg[i]) != 0)) {
-			ok = false;
-			break;
-		}
+static struct compiled_route compiled[ARRAY_LEN(routes)];
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+
+/* Splits every pattern (the copies live as long as the process). */
+static void
+compile_routes(void)
+{
+	for (size_t r = 0; r < ARRAY_LEN(routes); r++) {
+		char *copy = xstrdup(routes[r].pattern), *save = NULL;
+
+		for (char *tok = strtok_r(copy, "/", &save); tok && compiled[r].n < MAX_SEGMENTS;
+		    tok = strtok_r(NULL, "/", &save))
+			compiled[r].seg[compiled[r].n++] = tok[0] == '{' ? NULL : tok;
 	}
-	ok = ok && i == s->n;
-	free(copy);
-	return ok;
 }
 
-/* Copies the {x} segments into req->params, decoded; -1 on a bad escape. */
-static int
-extract_params(struct request *req, const char *pattern, const struct segments *s)
+/* True when route r matches the segments; {x} matches any one segment. */
+static bool
+route_matches(size_t r, const struct segments *s)
 {
-	char *copy = xstrdup(pattern), *save = NULL;
-	size_t i = 0;
+	const struct compiled_route *c = &compiled[r];
+
+	if (c->n != s->n)
+		return false;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->seg[i] != NULL && strcmp(c->seg[i], s->seg[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Copies the {x} segments of route r into req->params, decoded; -1 on a bad escape. */
+static int
+extract_params(struct request *req, size_t r, const struct segments *s)
+{
 	int rc = 0;
 
-	for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save), i++) {
-		if (tok[0] != '{' || req->nparams == MAX_PATH_PARAMS)
+	for (size_t i = 0; i < compiled[r].n; i++) {
+		if (compiled[r].seg[i] != NULL || req->nparams == MAX_PATH_PARAMS)
 			continue;
 		char *value = xstrdup(s->seg[i]);
 		if (percent_decode(value, false) == -1 || value[0] == '\0' ||
@@ -108,7 +124,6 @@ extract_params(struct request *req, const char *pattern, const struct segments *
 			rc = -1;
 		req->params[req->nparams++] = value;
 	}
-	free(copy);
 	return rc;
 }
 
@@ -137,7 +152,7 @@ assign_request_id(struct request *req)
 		snprintf(req->request_id, sizeof req->request_id, "%s", given);
 		return;
 	}
-	random_bytes(raw, sizeof raw);
+	random_bytes_fast(raw, sizeof raw);
 	hex_encode(raw, sizeof raw, req->request_id);
 }
 
@@ -160,7 +175,7 @@ static void
 allowed_methods(const struct segments *s, struct buf *allow)
 {
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
-		if (!pattern_matches(routes[i].pattern, s))
+		if (!route_matches(i, s))
 			continue;
 		if (strstr(allow->data ? allow->data : "", routes[i].method) == NULL) {
 			if (allow->len > 0)
@@ -246,7 +261,7 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 	}
 	if (!s->too_many) {
 		for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
-			if (!pattern_matches(routes[i].pattern, s))
+			if (!route_matches(i, s))
 				continue;
 			path_known = true;
 			if (strcmp(routes[i].method, req->method) == 0 ||
@@ -286,7 +301,7 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 		if (auth_require_or_reply(req, res, route->min_role) == -1)
 			return;
 	}
-	if (extract_params(req, route->pattern, s) == -1) {
+	if (extract_params(req, (size_t)(route - routes), s) == -1) {
 		response_error(res, 400, "validation_error", "id: bad percent-encoding in the path");
 		return;
 	}
@@ -312,6 +327,7 @@ router_handle(struct request *req, struct response *res)
 	int64_t started = mono_ms();
 	unsigned ddb_before = ddb_request_count(req->app->ddb);
 
+	pthread_once(&compile_once, compile_routes);
 	req->started_ms = started;
 	if (req->method == NULL)
 		request_set_method(req, "GET");

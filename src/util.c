@@ -130,22 +130,29 @@ buf_puts(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
-/* Appends formatted text. */
+/* Appends formatted text: one vsnprintf when the buffer has room, two otherwise. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
 
+	buf_reserve(b, 64);
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -257,6 +264,32 @@ random_bytes(void *out, size_t len)
 	if (RAND_bytes(out, (int)len) != 1) {
 		log_error("RAND_bytes failed");
 		abort();
+	}
+}
+
+/* Fast non-cryptographic random bytes (request ids): a per-thread
+ * splitmix64 stream seeded once from RAND_bytes. */
+void
+random_bytes_fast(void *out, size_t len)
+{
+	static _Thread_local uint64_t state;
+	static _Thread_local bool seeded;
+	unsigned char *p = out;
+
+	if (!seeded) {
+		random_bytes(&state, sizeof state);
+		seeded = true;
+	}
+	while (len > 0) {
+		uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+		size_t n = len < sizeof z ? len : sizeof z;
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		memcpy(p, &z, n);
+		p += n;
+		len -= n;
 	}
 }
 

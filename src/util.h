@@ -45,6 +45,8 @@ void sleep_ms(int64_t ms);
 
 /* Cryptographically random bytes (OpenSSL RAND_bytes); aborts on failure. */
 void random_bytes(void *out, size_t len);
+/* Fast, non-cryptographic random bytes (for request ids, not for secrets). */
+void random_bytes_fast(void *out, size_t len);
 /* A random number in [0, n). */
 uint64_t random_below(uint64_t n);
 

@@ -91,7 +91,7 @@ stack_start() {
 
 	# The workers.
 	"${STACK_FCGI:-$ROOT/cgi-bin/portal-fcgi}" --socket "$STACK_SOCKET" \
-		--processes "${STACK_PROCESSES:-$(nproc)}" --threads "${STACK_THREADS:-16}" \
+		--processes "${STACK_PROCESSES:-$(nproc)}" --threads "${STACK_THREADS:-8}" \
 		>>"$STACK_DIR/logs/portal.log" 2>&1 &
 	echo $! >"$STACK_DIR/run/portal-fcgi.pid"
 	local i
