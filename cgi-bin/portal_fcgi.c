@@ -38,6 +38,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "cache.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -655,6 +656,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	worker_cfg = &cfg;
+	cache_configure(cfg.cache_ttl_ms);
 	if (opt.socket_path != NULL)
 		listen_fd = open_listener(&opt);
 	else {
@@ -671,6 +673,8 @@ main(int argc, char **argv)
 			return rc;
 		}
 	}
+	/* Writes by any worker must invalidate every worker's cache. */
+	cache_share_across_processes();
 	rc = supervise(listen_fd, &opt);
 	config_free(&cfg);
 	return rc;

@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "cache.h"
 #include "config.h"
 #include "ddb.h"
 #include "events.h"
@@ -250,6 +251,8 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		goto out_runtime;
 	}
+	/* Per instance: other instances' writes are seen after at most the TTL. */
+	cache_configure(cfg.cache_ttl_ms);
 	auth = auth_new(&cfg);
 	l.app = app_new(&cfg, auth);
 	if (auth == NULL || l.app == NULL) {

@@ -12,6 +12,7 @@
 
 #define AMAZON_LINUX_CA_BUNDLE	"/etc/pki/tls/certs/ca-bundle.crt"
 #define DEFAULT_IMDS_ENDPOINT	"http://169.254.169.254"
+#define CACHE_TTL_LIMIT_MS	60000
 
 /* A variable's value, or NULL when unset or empty. */
 static const char *
@@ -282,6 +283,13 @@ config_load(struct config *cfg, enum config_need need, char **cause)
 	if (load_store(cfg, cause) == -1 || load_auth(cfg, need, cause) == -1 ||
 	    load_digest(cfg, cause) == -1)
 		return -1;
+	if ((v = env_value("PORTAL_CACHE_TTL_MS")) != NULL) {
+		long ttl;
+		if (parse_long(v, 0, CACHE_TTL_LIMIT_MS, &ttl) == -1)
+			return fail(cause, "PORTAL_CACHE_TTL_MS must be a number of milliseconds from 0 to %d (got \"%s\")",
+			    CACHE_TTL_LIMIT_MS, v);
+		cfg->cache_ttl_ms = (int)ttl;
+	}
 	return 0;
 }
 

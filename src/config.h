@@ -45,6 +45,9 @@ struct config {
 	char	*digest_api_key;
 	char	*digest_model;
 
+	/* Cache of whole-table reads (cache.h): PORTAL_CACHE_TTL_MS, 0 = off. */
+	int	 cache_ttl_ms;
+
 	/* Logging. */
 	enum log_level log_level;
 

@@ -578,6 +578,10 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body,
 	return -1;
 }
 
+/* Called after every write (see ddb_set_write_hook). */
+static void (*write_hook)(void);
+static bool is_write_op(const char *op);
+
 /* Raw call of one operation with retries; *response is the caller's. */
 int
 ddb_call(struct ddb *ddb, const char *op, json_object *request,
@@ -585,11 +589,36 @@ ddb_call(struct ddb *ddb, const char *op, json_object *request,
 {
 	const char	*body;
 
+	int		 rc;
+
 	memset(err, 0, sizeof *err);
 	*response = NULL;
 	body = json_object_to_json_string_ext(request,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	return call_with_retries(ddb, op, body, response, err, 0);
+	rc = call_with_retries(ddb, op, body, response, err, 0);
+	/* After any write attempt, whatever its outcome (a timed-out write may
+	 * still have happened), tell the observer: caches must not serve what
+	 * was read before it. */
+	if (write_hook != NULL && is_write_op(op))
+		write_hook();
+	return rc;
+}
+
+/* Registers the function called after every write (NULL: none). Set it at
+ * start-up, before threads. */
+void
+ddb_set_write_hook(void (*hook)(void))
+{
+	write_hook = hook;
+}
+
+/* True for the operations that change items. */
+static bool
+is_write_op(const char *op)
+{
+	return strcmp(op, "PutItem") == 0 || strcmp(op, "UpdateItem") == 0 ||
+	    strcmp(op, "DeleteItem") == 0 || strcmp(op, "BatchWriteItem") == 0 ||
+	    strcmp(op, "TransactWriteItems") == 0;
 }
 
 /* The pool handle i, created on first use. */

@@ -69,6 +69,11 @@ bool ddb_error_retryable(int http_status, const char *code);
 /* Backoff before attempt n+1 (n >= 1): full jitter, base DDB_BACKOFF_BASE_MS * 2^(n-1). */
 int64_t ddb_backoff_ms(int attempt);
 
+/* Registers a function called after every write operation (PutItem,
+ * UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems) of any handle
+ * in this process, whatever its outcome. Set it once at start-up. */
+void ddb_set_write_hook(void (*hook)(void));
+
 /* Raw call of one operation ("GetItem", ...) with retries. request is
  * borrowed; *response is owned by the caller. 0 or -1 with err filled. */
 int ddb_call(struct ddb *ddb, const char *op, json_object *request,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "log.h"
 #include "model.h"
 #include "util.h"
@@ -93,25 +94,38 @@ unmarshal_all(json_object *raw, struct ddb_error *err)
 	return out;
 }
 
-/* Scan to the end, sorted by id. */
+/* Scan to the end, sorted by id (served from the cache when it is on and fresh). */
 enum model_rc
 model_scan_sorted(struct ddb *ddb, const char *table, json_object **items,
     struct ddb_error *err)
 {
-	json_object *req = json_object_new_object(), *raw = NULL;
+	json_object *req, *raw = NULL;
+	char *key = xasprintf("scan:%s", table);
+	uint64_t token;
 	int rc;
 
-	*items = NULL;
+	*items = cache_get(key, &token);
+	if (*items != NULL) {
+		free(key);
+		return MODEL_OK;
+	}
+	req = json_object_new_object();
 	json_object_object_add(req, "TableName", json_object_new_string(table));
 	rc = ddb_scan_all(ddb, req, &raw, err);
 	json_object_put(req);
-	if (rc == -1)
+	if (rc == -1) {
+		free(key);
 		return MODEL_ERROR;
+	}
 	*items = unmarshal_all(raw, err);
 	json_object_put(raw);
-	if (*items == NULL)
+	if (*items == NULL) {
+		free(key);
 		return MODEL_ERROR;
+	}
 	model_sort_by(*items, "id");
+	cache_put(key, token, *items);
+	free(key);
 	return MODEL_OK;
 }
 

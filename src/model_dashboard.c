@@ -1,10 +1,13 @@
 /* model_dashboard.c - parallel reads of the three content tables. */
 #include <string.h>
 
+#include "cache.h"
 #include "config.h"
 #include "model_dashboard.h"
 
 enum { OP_DELIVERABLES, OP_METRICS, OP_UPDATES, OP_COUNT };
+
+#define DASHBOARD_CACHE_KEY	"dashboard"
 
 /* Unmarshals the Items of a response (and any further pages) into a plain array. */
 static enum model_rc
@@ -48,10 +51,18 @@ dashboard_load(struct ddb *ddb, const struct config *cfg, struct dashboard_data 
     struct ddb_error *err)
 {
 	struct ddb_op ops[OP_COUNT];
-	json_object *feed, *values;
+	json_object *feed, *values, *cached;
 	enum model_rc rc = MODEL_OK;
+	uint64_t token;
 
 	memset(out, 0, sizeof *out);
+	if ((cached = cache_get(DASHBOARD_CACHE_KEY, &token)) != NULL) {
+		out->deliverables = json_object_get(json_object_object_get(cached, "deliverables"));
+		out->metrics = json_object_get(json_object_object_get(cached, "metrics"));
+		out->updates = json_object_get(json_object_object_get(cached, "updates"));
+		json_object_put(cached);
+		return MODEL_OK;
+	}
 	memset(ops, 0, sizeof ops);
 	ops[OP_DELIVERABLES].op = "Scan";
 	ops[OP_DELIVERABLES].request = scan_request(cfg->table_deliverables);
@@ -85,6 +96,14 @@ dashboard_load(struct ddb *ddb, const struct config *cfg, struct dashboard_data 
 	}
 	model_sort_by(out->deliverables, "month");
 	model_sort_by(out->metrics, "id");
+	if (cache_enabled()) {
+		cached = json_object_new_object();
+		json_object_object_add(cached, "deliverables", json_object_get(out->deliverables));
+		json_object_object_add(cached, "metrics", json_object_get(out->metrics));
+		json_object_object_add(cached, "updates", json_object_get(out->updates));
+		cache_put(DASHBOARD_CACHE_KEY, token, cached);
+		json_object_put(cached);
+	}
 out:
 	for (size_t i = 0; i < OP_COUNT; i++) {
 		json_object_put(ops[i].request);

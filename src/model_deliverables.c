@@ -1,12 +1,37 @@
 /* model_deliverables.c - the deliverables table. */
 #include <string.h>
 
+#include "cache.h"
 #include "config.h"
 #include "model_deliverables.h"
 
 const char *const deliverable_statuses[] = {
 	"NOT_STARTED", "IN_PROGRESS", "COMPLETED", "BLOCKED", NULL
 };
+
+/* With the cache on: the whole (cached) table, filtered here. */
+static enum model_rc
+filter_cached(struct ddb *ddb, const struct config *cfg, long month, const char *status,
+    json_object **items, struct ddb_error *err)
+{
+	json_object *all;
+
+	if (model_scan_sorted(ddb, cfg->table_deliverables, &all, err) != MODEL_OK)
+		return MODEL_ERROR;
+	*items = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		json_object *d = json_object_array_get_idx(all, i);
+		const char *s = model_string(d, "status");
+
+		if ((month > 0 && model_int(d, "month", 0) != month) ||
+		    (status != NULL && (s == NULL || strcmp(s, status) != 0)))
+			continue;
+		json_object_array_add(*items, json_object_get(d));
+	}
+	json_object_put(all);
+	model_sort_by(*items, "month");
+	return MODEL_OK;
+}
 
 /* Query MonthIndex or Scan, with the status as a filter. */
 enum model_rc
@@ -19,6 +44,12 @@ deliverables_list(struct ddb *ddb, const struct config *cfg, long month, const c
 	int rc;
 
 	*items = NULL;
+	if (cache_enabled()) {
+		json_object_put(req);
+		json_object_put(values);
+		json_object_put(names);
+		return filter_cached(ddb, cfg, month, status, items, err);
+	}
 	json_object_object_add(req, "TableName", json_object_new_string(cfg->table_deliverables));
 	if (month > 0) {
 		json_object_object_add(req, "IndexName", json_object_new_string("MonthIndex"));
