@@ -114,6 +114,7 @@ handle_updates_get(struct request *req, struct response *res)
 		return;
 	switch (updates_get(req->app->ddb, req->app->cfg, id, &item, &err)) {
 	case MODEL_OK:
+		set_etag(res, item);
 		response_json(res, 200, updates_item_view(item, caller_id(req)));
 		json_object_put(item);
 		break;

@@ -181,6 +181,7 @@ updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
 	time_rfc3339(now, stamp);
 	json_object_object_add(item, "created_at", json_object_new_string(stamp));
 	json_object_object_add(item, "feed", json_object_new_string(SCHEMA_FEED_ALL));
+	json_object_object_add(item, "version", json_object_new_int(1));
 	for (int attempt = 0; attempt < MODEL_CREATE_ATTEMPTS && rc == MODEL_CONFLICT; attempt++) {
 		char id[UPDATES_ID_LEN];
 
@@ -410,7 +411,7 @@ json_object *
 updates_item_view(json_object *plain, const char *user_id)
 {
 	static const char *const fields[] = {
-		"id", "title", "body", "type", "deliverable_id", "author", "created_at", NULL
+		"id", "title", "body", "type", "deliverable_id", "author", "created_at", "version", NULL
 	};
 	json_object *view = json_object_new_object(), *v, *read_by = NULL;
 	long count = 0;

@@ -31,7 +31,7 @@ static const char *const user_roles[] = { "admin", "team", "client", NULL };
 static const char *const volatile_attributes[SCHEMA_COUNT][4] = {
 	[SCHEMA_DELIVERABLES] = { "updated_at", "version", NULL },
 	[SCHEMA_METRICS] = { "updated_at", "version", "history", NULL },
-	[SCHEMA_UPDATES] = { "read_by", NULL },
+	[SCHEMA_UPDATES] = { "read_by", "version", NULL },
 	[SCHEMA_USERS] = { "created_at", "last_seen_at", NULL },
 };
 
@@ -339,6 +339,7 @@ build_update(json_object *e, const struct where *w, json_object *out, json_objec
 	put_shared(plain, "author", author);
 	json_object_object_add(plain, "created_at", json_object_new_string(stamp));
 	json_object_object_add(plain, "feed", json_object_new_string(SCHEMA_FEED_ALL));
+	json_object_object_add(plain, "version", json_object_new_int(1));
 	return append_marshalled(out, plain, w, cause);
 }
 

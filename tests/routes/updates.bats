@@ -104,6 +104,9 @@ MISSING_ID=20991231T235959Z-0badc0de
 	expect_json '[.id, .read, .read_count, has("read_by")]' "[\"$id\",false,0,false]"
 	expect_json '[.type, .author.id]' '["progress","auth0|seed-team"]'
 	expect_true '.created_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")'
+	# Every item carries a version; GET of one sends it as the ETag.
+	expect_json '.version' 1
+	expect_header ETag '^"1"$'
 }
 
 @test "GET /api/updates/{missing} is 404" {
