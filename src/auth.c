@@ -22,6 +22,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
@@ -52,6 +53,11 @@ struct auth {
 	int64_t			 last_fetch_s;	/* when the last attempt started */
 	atomic_uint		 fetch_count;
 	int64_t			(*now_s)(void);
+	/* SHA-256 of tokens whose signature has been verified: a token seen
+	 * again skips the RSA check (every other check runs each time). */
+	pthread_mutex_t		 verified_lock;
+	unsigned char		 verified[AUTH_VERIFIED_SLOTS][SHA256_DIGEST_LENGTH];
+	bool			 verified_used[AUTH_VERIFIED_SLOTS];
 };
 
 /* The parts of a token, decoded. */
@@ -106,6 +112,7 @@ auth_new(const struct config *cfg)
 	auth->cfg = cfg;
 	pthread_rwlock_init(&auth->lock, NULL);
 	pthread_mutex_init(&auth->fetch_lock, NULL);
+	pthread_mutex_init(&auth->verified_lock, NULL);
 	atomic_init(&auth->fetch_count, 0);
 	return auth;
 }
@@ -119,6 +126,7 @@ auth_free(struct auth *auth)
 	auth_keyset_clear(&auth->keyset);
 	pthread_rwlock_destroy(&auth->lock);
 	pthread_mutex_destroy(&auth->fetch_lock);
+	pthread_mutex_destroy(&auth->verified_lock);
 	free(auth);
 }
 
@@ -796,6 +804,42 @@ auth_bearer_token(const char *authorization, size_t *len)
 	return p;
 }
 
+/* The slot of a token digest in the verified set (direct-mapped). */
+static size_t
+auth_verified_slot(const unsigned char *digest)
+{
+	size_t h;
+
+	memcpy(&h, digest, sizeof h);
+	return h % AUTH_VERIFIED_SLOTS;
+}
+
+/* True when this exact token's signature was verified before. */
+static bool
+auth_verified_seen(struct auth *auth, const unsigned char *digest)
+{
+	size_t i = auth_verified_slot(digest);
+	bool seen;
+
+	pthread_mutex_lock(&auth->verified_lock);
+	seen = auth->verified_used[i] &&
+	    memcmp(auth->verified[i], digest, SHA256_DIGEST_LENGTH) == 0;
+	pthread_mutex_unlock(&auth->verified_lock);
+	return seen;
+}
+
+/* Remembers a token whose signature verified (replacing the slot's last one). */
+static void
+auth_verified_remember(struct auth *auth, const unsigned char *digest)
+{
+	size_t i = auth_verified_slot(digest);
+
+	pthread_mutex_lock(&auth->verified_lock);
+	memcpy(auth->verified[i], digest, SHA256_DIGEST_LENGTH);
+	auth->verified_used[i] = true;
+	pthread_mutex_unlock(&auth->verified_lock);
+}
+
 /* Verifies the Authorization header value and fills claims on success. */
 enum auth_result
 auth_verify(struct auth *auth, const char *authorization, struct auth_claims *claims,
@@ -806,6 +850,7 @@ auth_verify(struct auth *auth, const char *authorization, struct auth_claims *cl
 	EVP_PKEY *pkey = NULL;
 	enum auth_result r;
 	size_t len = 0;
+	unsigned char digest[SHA256_DIGEST_LENGTH];
 
 	if (why == NULL)
 		why = &dummy;
@@ -821,14 +866,18 @@ auth_verify(struct auth *auth, const char *authorization, struct auth_claims *cl
 	}
 	if ((r = auth_token_parse(token, len, &t, &kid, why)) != AUTH_OK)
 		goto out;
-	if ((r = auth_key_for(auth, kid, &pkey)) != AUTH_OK) {
-		*why = r == AUTH_UNAVAILABLE ? "JWKS unavailable" : "unknown kid";
-		goto out;
-	}
-	if (!auth_rs256_verify(pkey, &t)) {
-		*why = "bad signature";
-		r = AUTH_INVALID;
-		goto out;
+	SHA256((const unsigned char *)token, len, digest);
+	if (!auth_verified_seen(auth, digest)) {
+		if ((r = auth_key_for(auth, kid, &pkey)) != AUTH_OK) {
+			*why = r == AUTH_UNAVAILABLE ? "JWKS unavailable" : "unknown kid";
+			goto out;
+		}
+		if (!auth_rs256_verify(pkey, &t)) {
+			*why = "bad signature";
+			r = AUTH_INVALID;
+			goto out;
+		}
+		auth_verified_remember(auth, digest);
 	}
 	r = auth_check_claims(auth, t.payload, claims, why);
 out:

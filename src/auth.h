@@ -13,6 +13,7 @@ struct ddb_error;
 
 #define AUTH_MAX_TOKEN_BYTES	8192
 #define AUTH_LEEWAY_S		60
+#define AUTH_VERIFIED_SLOTS	1024	/* tokens whose signature is remembered */
 #define AUTH_JWKS_REFETCH_S	60
 #define ROLE_CACHE_TTL_S	30
 #define ROLE_CACHE_MAX		10000	/* entries per process */

@@ -531,6 +531,27 @@ test_claim_exp(void **state)
 	    "token expired");
 }
 
+/* A token verified once is remembered by its exact bytes: the same token is
+ * accepted again (and its claims re-checked), while a copy with one
+ * signature character changed, or signed by another key, is still refused. */
+static void
+test_verified_cache(void **state)
+{
+	struct fixture *f = *state;
+	char *token = mint_ok(claims_ok()), *tampered, *dot;
+
+	tampered = xstrdup(token);
+	assert_accepted(f, xstrdup(token));
+	assert_accepted(f, xstrdup(token));
+	dot = strrchr(tampered, '.');
+	dot[30] = dot[30] == 'A' ? 'B' : 'A';
+	assert_rejected(f, tampered, "bad signature");
+	assert_accepted(f, xstrdup(token));
+	fake_now = T0 + 3600 + AUTH_LEEWAY_S;
+	assert_rejected(f, token, "token expired");
+	fake_now = T0;
+}
+
 /* nbf and iat in the future (beyond the leeway) are refused. */
 static void
 test_claim_nbf_iat(void **state)
@@ -1124,6 +1145,7 @@ main(void)
 		T(test_jwks_garbage),
 		T(test_jwks_over_http),
 		T(test_tampered),
+		T(test_verified_cache),
 		T(test_malformed),
 		T(test_oversized),
 		T(test_bad_characters),
