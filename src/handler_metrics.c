@@ -166,35 +166,33 @@ handle_metrics_create(struct request *req, struct response *res)
 	json_object_put(item);
 }
 
+/* Validation of a PATCH body's fields. */
+static int
+validate_patch_or_reply(struct response *res, json_object *body, json_object *changes)
+{
+	return validate_fields_or_reply(res, body, false, changes);
+}
+
+/* The answer to a PATCH: the metric with its history and progress. */
+static json_object *
+patch_view(json_object *item)
+{
+	return metrics_item_view(item, true);
+}
+
 /* PATCH /api/metrics/{id} (team) */
 void
 handle_metrics_update(struct request *req, struct response *res)
 {
-	json_object *changes, *updated;
-	struct ddb_error err;
-	enum model_rc rc;
-	long id, version;
+	static const struct patch_ops ops = {
+		.what = "metric",
+		.fields = update_fields,
+		.validate = validate_patch_or_reply,
+		.update = metrics_update,
+		.view = patch_view,
+	};
 
-	if (param_id_or_reply(req, res, 0, &id) == -1 ||
-	    expected_version_or_reply(req, res, req->json, &version) == -1 ||
-	    fields_known_or_reply(res, req->json, update_fields) == -1 ||
-	    patch_body_or_reply(res, req->json) == -1)
-		return;
-	changes = json_object_new_object();
-	if (validate_fields_or_reply(res, req->json, false, changes) == -1) {
-		json_object_put(changes);
-		return;
-	}
-	switch ((rc = metrics_update(req->app->ddb, req->app->cfg, id, changes, version, &updated, &err))) {
-	case MODEL_OK:
-		set_etag(res, updated);
-		response_json(res, 200, metrics_item_view(updated, true));
-		json_object_put(updated);
-		break;
-	default:
-		reply_model_error(res, rc, &err, "metric", id);
-	}
-	json_object_put(changes);
+	handle_versioned_patch(req, res, &ops);
 }
 
 /* DELETE /api/metrics/{id} (admin) */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "ddb.h"
 #include "handlers.h"
 #include "log.h"
@@ -44,6 +45,38 @@ reply_model_error(struct response *res, enum model_rc rc, const struct ddb_error
 	default:
 		reply_store_error(res, err);
 	}
+}
+
+/* The shared PATCH flow of deliverables and metrics. */
+void
+handle_versioned_patch(struct request *req, struct response *res, const struct patch_ops *ops)
+{
+	json_object *changes, *updated;
+	struct ddb_error err;
+	enum model_rc rc;
+	long id, version;
+
+	if (param_id_or_reply(req, res, 0, &id) == -1 ||
+	    expected_version_or_reply(req, res, req->json, &version) == -1 ||
+	    fields_known_or_reply(res, req->json, ops->fields) == -1 ||
+	    patch_body_or_reply(res, req->json) == -1)
+		return;
+	changes = json_object_new_object();
+	if (ops->validate(res, req->json, changes) == -1) {
+		json_object_put(changes);
+		return;
+	}
+	rc = ops->update(req->app->ddb, req->app->cfg, id, changes, version, &updated, &err);
+	if (rc == MODEL_OK) {
+		set_etag(res, updated);
+		if (ops->view != NULL) {
+			response_json(res, 200, ops->view(updated));
+			json_object_put(updated);
+		} else
+			response_json(res, 200, updated);
+	} else
+		reply_model_error(res, rc, &err, ops->what, id);
+	json_object_put(changes);
 }
 
 /* Positive integer id from a path parameter. */

@@ -11,6 +11,8 @@
 #include "http.h"
 #include "model.h"
 
+struct config;
+struct ddb;
 struct ddb_error;
 
 void handle_health(struct request *req, struct response *res);
@@ -47,6 +49,21 @@ void reply_store_error(struct response *res, const struct ddb_error *err);
  * 409 version conflict, or the store error. */
 void reply_model_error(struct response *res, enum model_rc rc, const struct ddb_error *err,
     const char *what, long id);
+/* How one resource plugs into handle_versioned_patch. */
+struct patch_ops {
+	const char		*what;		/* "deliverable", for messages */
+	const char *const	*fields;	/* the updatable fields, NULL-terminated */
+	/* Validates body's fields into changes; answers 400 and returns -1 on a bad one. */
+	int			(*validate)(struct response *res, json_object *body, json_object *changes);
+	enum model_rc		(*update)(struct ddb *ddb, const struct config *cfg, long id,
+				    json_object *changes, long expected_version,
+				    json_object **updated, struct ddb_error *err);
+	/* The answer's body from the updated item (borrowed); NULL: the item itself. */
+	json_object		*(*view)(json_object *item);
+};
+/* PATCH of a versioned item by numeric id: version from the body or If-Match,
+ * known fields, no {} or null, validation, the update, 200 with ETag. */
+void handle_versioned_patch(struct request *req, struct response *res, const struct patch_ops *ops);
 /* Parses path parameter idx as a positive integer id; 400 and -1 otherwise. */
 int param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out);
 /* The expected version from the body's "version" (removed from the body) or

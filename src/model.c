@@ -213,21 +213,10 @@ model_update_num(struct ddb *ddb, const char *table, long id, json_object *chang
 	enum model_rc result = MODEL_OK;
 
 	*updated = NULL;
-	buf_puts(&expr, "SET ");
-	if (model_set_clauses(changes, &expr, names, values, err) == -1) {
+	if (model_versioned_update(changes, expected_version, json_object_get_string(now),
+	    &expr, &cond, names, values, err) == -1) {
 		result = MODEL_ERROR;
 		goto out;
-	}
-	buf_puts(&expr, "#version = if_not_exists(#version, :zero) + :one, #updated_at = :now");
-	json_object_object_add(names, "#version", json_object_new_string("version"));
-	json_object_object_add(names, "#updated_at", json_object_new_string("updated_at"));
-	json_object_object_add(values, ":zero", ddb_av_n_int(0));
-	json_object_object_add(values, ":one", ddb_av_n_int(1));
-	json_object_object_add(values, ":now", ddb_av_s(json_object_get_string(now)));
-	buf_puts(&cond, "attribute_exists(id)");
-	if (expected_version >= 0) {
-		buf_puts(&cond, " AND #version = :expected");
-		json_object_object_add(values, ":expected", ddb_av_n_int(expected_version));
 	}
 	json_object_object_add(extra, "UpdateExpression", json_object_new_string(expr.data));
 	json_object_object_add(extra, "ConditionExpression", json_object_new_string(cond.data));
@@ -289,6 +278,30 @@ model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
 		json_object_object_add(values, val, av);
 		buf_printf(expr, "%s = %s, ", name, val);
 		n++;
+	}
+	return 0;
+}
+
+/* The parts every versioned update shares: SET of the changes, the version
+ * bump and updated_at; the condition on existence and the expected version. */
+int
+model_versioned_update(json_object *changes, long expected_version, const char *now,
+    struct buf *expr, struct buf *cond, json_object *names, json_object *values,
+    struct ddb_error *err)
+{
+	buf_puts(expr, "SET ");
+	if (model_set_clauses(changes, expr, names, values, err) == -1)
+		return -1;
+	buf_puts(expr, "#version = if_not_exists(#version, :zero) + :one, #updated_at = :now");
+	json_object_object_add(names, "#version", json_object_new_string("version"));
+	json_object_object_add(names, "#updated_at", json_object_new_string("updated_at"));
+	json_object_object_add(values, ":zero", ddb_av_n_int(0));
+	json_object_object_add(values, ":one", ddb_av_n_int(1));
+	json_object_object_add(values, ":now", ddb_av_s(now));
+	buf_puts(cond, "attribute_exists(id)");
+	if (expected_version >= 0) {
+		buf_puts(cond, " AND #version = :expected");
+		json_object_object_add(values, ":expected", ddb_av_n_int(expected_version));
 	}
 	return 0;
 }

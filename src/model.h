@@ -48,6 +48,12 @@ void model_sort_by(json_object *items, const char *field);
  * marshalled. */
 int model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
     json_object *values, struct ddb_error *err);
+/* Builds the UpdateExpression (SET changes, version + 1, updated_at = now)
+ * and ConditionExpression (exists, and version = expected_version when >= 0)
+ * of a versioned update into expr and cond. -1 with err on a bad value. */
+int model_versioned_update(json_object *changes, long expected_version, const char *now,
+    struct buf *expr, struct buf *cond, json_object *names, json_object *values,
+    struct ddb_error *err);
 /* Fills err for a (un)marshalling failure of field. */
 void model_marshal_error(struct ddb_error *err, const char *code, const char *field,
     const char *cause);

@@ -149,21 +149,10 @@ atomic_update(struct ddb *ddb, const char *table, long id, json_object *changes,
 	enum model_rc result = MODEL_OK;
 	const char *cause = NULL;
 
-	buf_puts(&expr, "SET ");
-	if (model_set_clauses(changes, &expr, names, values, err) == -1) {
+	if (model_versioned_update(changes, expected_version, json_object_get_string(now),
+	    &expr, &cond, names, values, err) == -1) {
 		result = MODEL_ERROR;
 		goto out;
-	}
-	buf_puts(&expr, "#version = if_not_exists(#version, :zero) + :one, #updated_at = :now");
-	json_object_object_add(names, "#version", json_object_new_string("version"));
-	json_object_object_add(names, "#updated_at", json_object_new_string("updated_at"));
-	json_object_object_add(values, ":zero", ddb_av_n_int(0));
-	json_object_object_add(values, ":one", ddb_av_n_int(1));
-	json_object_object_add(values, ":now", ddb_av_s(json_object_get_string(now)));
-	buf_puts(&cond, "attribute_exists(id)");
-	if (expected_version >= 0) {
-		buf_puts(&cond, " AND #version = :expected");
-		json_object_object_add(values, ":expected", ddb_av_n_int(expected_version));
 	}
 	if (appends) {
 		json_object *entry = json_object_new_array(), *point = json_object_new_object();
