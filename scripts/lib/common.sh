@@ -3,6 +3,9 @@
 # Source it; it defines functions only (and ROOT, the project directory).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# nginx lives in /usr/sbin, which is not on every user's PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
+export PATH
 
 # Debian packages the project needs to build, run and test.
 PORTAL_APT_PACKAGES="build-essential autoconf automake libtool pkg-config
