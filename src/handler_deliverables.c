@@ -190,17 +190,5 @@ handle_deliverables_update(struct request *req, struct response *res)
 void
 handle_deliverables_delete(struct request *req, struct response *res)
 {
-	struct ddb_error err;
-	enum model_rc rc;
-	long id;
-
-	if (param_id_or_reply(req, res, 0, &id) == -1)
-		return;
-	switch ((rc = deliverables_delete(req->app->ddb, req->app->cfg, id, &err))) {
-	case MODEL_OK:
-		response_empty(res, 204);
-		break;
-	default:
-		reply_model_error(res, rc, &err, "deliverable", id);
-	}
+	handle_numeric_delete(req, res, "deliverable", deliverables_delete);
 }

@@ -199,17 +199,5 @@ handle_metrics_update(struct request *req, struct response *res)
 void
 handle_metrics_delete(struct request *req, struct response *res)
 {
-	struct ddb_error err;
-	enum model_rc rc;
-	long id;
-
-	if (param_id_or_reply(req, res, 0, &id) == -1)
-		return;
-	switch ((rc = metrics_delete(req->app->ddb, req->app->cfg, id, &err))) {
-	case MODEL_OK:
-		response_empty(res, 204);
-		break;
-	default:
-		reply_model_error(res, rc, &err, "metric", id);
-	}
+	handle_numeric_delete(req, res, "metric", metrics_delete);
 }

@@ -79,6 +79,24 @@ handle_versioned_patch(struct request *req, struct response *res, const struct p
 	json_object_put(changes);
 }
 
+/* The shared DELETE flow of deliverables and metrics. */
+void
+handle_numeric_delete(struct request *req, struct response *res, const char *what,
+    enum model_rc (*remove)(struct ddb *ddb, const struct config *cfg, long id,
+    struct ddb_error *err))
+{
+	struct ddb_error err;
+	enum model_rc rc;
+	long id;
+
+	if (param_id_or_reply(req, res, 0, &id) == -1)
+		return;
+	if ((rc = remove(req->app->ddb, req->app->cfg, id, &err)) == MODEL_OK)
+		response_empty(res, 204);
+	else
+		reply_model_error(res, rc, &err, what, id);
+}
+
 /* Positive integer id from a path parameter. */
 int
 param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out)

@@ -64,6 +64,10 @@ struct patch_ops {
 /* PATCH of a versioned item by numeric id: version from the body or If-Match,
  * known fields, no {} or null, validation, the update, 200 with ETag. */
 void handle_versioned_patch(struct request *req, struct response *res, const struct patch_ops *ops);
+/* DELETE of an item by numeric id: 204, or 404 / the store's error. */
+void handle_numeric_delete(struct request *req, struct response *res, const char *what,
+    enum model_rc (*remove)(struct ddb *ddb, const struct config *cfg, long id,
+    struct ddb_error *err));
 /* Parses path parameter idx as a positive integer id; 400 and -1 otherwise. */
 int param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out);
 /* The expected version from the body's "version" (removed from the body) or
