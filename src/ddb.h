@@ -149,5 +149,11 @@ json_object *ddb_av_n(const char *decimal_text);
 json_object *ddb_av_n_int(int64_t n);
 /* A json-c number that serialises as exactly this decimal text. */
 json_object *ddb_json_number(const char *decimal_text);
+/* True when decimal_text (JSON number grammar) is a number DynamoDB holds:
+ * at most DDB_NUMBER_DIGITS_MAX significant digits and 0 or a magnitude from
+ * 1E-130 to 9.99...E+125 (SPEC §5). */
+bool ddb_number_text_in_range(const char *decimal_text);
+/* The same for a json-c int or double, judged by its exact text. */
+bool ddb_json_number_in_range(json_object *num);
 
 #endif

@@ -16,9 +16,15 @@
 #include "ddb.h"
 #include "util.h"
 
-/* Longest number text accepted (DynamoDB allows 38 significant digits plus
- * sign, point and exponent; generous but bounded). */
-#define DDB_NUMBER_TEXT_MAX	128
+/* Longest number text accepted: DynamoDB's smallest magnitude written out
+ * with all 38 digits ("0.", 129 zeros, 38 digits) and a sign fits. */
+#define DDB_NUMBER_TEXT_MAX	256
+/* DynamoDB's number range (SPEC §5). */
+#define DDB_NUMBER_DIGITS_MAX	38
+#define DDB_NUMBER_EXP_MIN	(-130)	/* 1E-130 */
+#define DDB_NUMBER_EXP_MAX	125	/* 9.99...E+125 */
+/* Exponents written with more digits than this are out of range anyway. */
+#define DDB_EXPONENT_DIGITS_MAX	9
 /* Deepest nesting of M/L handled (DynamoDB itself stops at 32). */
 #define DDB_MARSHAL_DEPTH_MAX	32
 /* Room for a double printed with %.17g. */
@@ -65,6 +71,60 @@ static bool
 number_text_is_integer(const char *s)
 {
 	return strpbrk(s, ".eE") == NULL;
+}
+
+/* True when the number text (already valid JSON grammar) is in DynamoDB's
+ * range: digits and exponent are read from the text, never through a double. */
+bool
+ddb_number_text_in_range(const char *s)
+{
+	const char	*p = s;
+	long long	 exp10 = 0, point_shift = 0, first = -1, last = -1, n = 0;
+	bool		 in_fraction = false;
+
+	if (!number_text_valid(s))
+		return false;
+	if (*p == '-')
+		p++;
+	/* Index every digit of mantissa; remember the first and last non-zero ones. */
+	for (; *p != '\0' && *p != 'e' && *p != 'E'; p++) {
+		if (*p == '.') {
+			in_fraction = true;
+			continue;
+		}
+		if (in_fraction)
+			point_shift++;
+		if (*p != '0') {
+			if (first < 0)
+				first = n;
+			last = n;
+		}
+		n++;
+	}
+	if (first < 0)
+		return true;	/* zero, however it is written */
+	if (last - first + 1 > DDB_NUMBER_DIGITS_MAX)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		bool negative = false;
+		int ndigits = 0;
+
+		p++;
+		if (*p == '+' || *p == '-')
+			negative = *p++ == '-';
+		while (*p == '0')
+			p++;
+		for (; *p != '\0'; p++) {
+			if (++ndigits > DDB_EXPONENT_DIGITS_MAX)
+				return false;
+			exp10 = exp10 * 10 + (*p - '0');
+		}
+		if (negative)
+			exp10 = -exp10;
+	}
+	/* The value is 0.d... scaled: its leading digit sits at 10^e. */
+	exp10 += (n - 1 - first) - point_shift;
+	return exp10 >= DDB_NUMBER_EXP_MIN && exp10 <= DDB_NUMBER_EXP_MAX;
 }
 
 /* Writes the shortest %g form of d that reads back as d into out. */
@@ -142,6 +202,18 @@ number_text_of(json_object *num, char *out, size_t outlen, const char **cause)
 	return 0;
 }
 
+/* True when num's exact text is a number DynamoDB holds. */
+bool
+ddb_json_number_in_range(json_object *num)
+{
+	char		 text[DDB_NUMBER_TEXT_MAX + 1];
+	const char	*cause;
+
+	if (!json_object_is_type(num, json_type_int) && !json_object_is_type(num, json_type_double))
+		return false;
+	return number_text_of(num, text, sizeof text, &cause) == 0 && ddb_number_text_in_range(text);
+}
+
 /* An AttributeValue {tag: value}; takes the reference to value. */
 static json_object *
 av_wrap(const char *tag, json_object *value)
@@ -215,6 +287,10 @@ marshal_value(json_object *plain, int depth, const char **cause)
 	case json_type_double:
 		if (number_text_of(plain, text, sizeof text, cause) == -1)
 			return NULL;
+		if (!ddb_number_text_in_range(text)) {
+			*cause = "number outside DynamoDB's range (38 digits, 1E-130 to 9.99E+125)";
+			return NULL;
+		}
 		return ddb_av_n(text);
 	case json_type_string:
 		return av_wrap("S", json_object_new_string_len(json_object_get_string(plain),

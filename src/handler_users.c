@@ -57,7 +57,7 @@ handle_users_update(struct request *req, struct response *res)
 		return;
 	}
 	if (fields_known_or_reply(res, req->json, update_fields) == -1 ||
-	    patch_body_or_reply(res, req->json) == -1 ||
+	    patch_body_or_reply(res, req->json, update_fields) == -1 ||
 	    field_enum_or_reply(res, req->json, "role", role_names, true, &role) == -1)
 		return;
 	if (users_set_role(req->app->ddb, req->app->cfg, id, role_parse(role), &updated, &err) == -1) {

@@ -14,10 +14,19 @@
 
 #define RETRY_AFTER_SECONDS "1"
 
-/* 503 for an unavailable store, 500 otherwise. */
+/* 503 for an unavailable store, 400 for a value the store refused, 500 otherwise. */
 void
 reply_store_error(struct response *res, const struct ddb_error *err)
 {
+	/* Handlers validate every field first: a ValidationException left over
+	 * is still the request's data (a value or an item the store cannot
+	 * hold), never the server's fault. */
+	if (strcmp(err->code, "ValidationException") == 0) {
+		log_warn("store refused the request's data", LOG_S("code", err->code),
+		    LOG_S("detail", err->message), LOG_I("http_status", err->http_status));
+		response_error(res, 400, "validation_error", "body: the data store cannot hold a value of this request");
+		return;
+	}
 	if (ddb_error_is_unavailable(err)) {
 		log_warn("store unavailable", LOG_S("code", err->code), LOG_S("detail", err->message),
 		    LOG_I("http_status", err->http_status), LOG_I("attempts", err->attempts));
@@ -59,7 +68,7 @@ handle_versioned_patch(struct request *req, struct response *res, const struct p
 	if (param_id_or_reply(req, res, 0, &id) == -1 ||
 	    expected_version_or_reply(req, res, req->json, &version) == -1 ||
 	    fields_known_or_reply(res, req->json, ops->fields) == -1 ||
-	    patch_body_or_reply(res, req->json) == -1)
+	    patch_body_or_reply(res, req->json, ops->fields) == -1)
 		return;
 	changes = json_object_new_object();
 	if (ops->validate(res, req->json, changes) == -1) {
@@ -103,7 +112,9 @@ param_id_or_reply(struct request *req, struct response *res, size_t idx, long *o
 {
 	const char *s = idx < req->nparams ? req->params[idx] : NULL;
 
-	if (s == NULL || !isdigit((unsigned char)s[0]) || parse_long(s, 1, 999999999999L, out) == -1) {
+	/* Canonical decimal only: no sign, no leading zero, no exponent. */
+	if (s == NULL || s[0] < '1' || s[0] > '9' || s[strspn(s, "0123456789")] != '\0' ||
+	    parse_long(s, 1, 999999999999L, out) == -1) {
 		response_error(res, 400, "validation_error", "id: must be a positive integer");
 		return -1;
 	}
@@ -240,6 +251,12 @@ field_int_or_reply(struct response *res, json_object *obj, const char *field,
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_int)) {
+		/* An integer too long for 64 bits arrives as a double keeping its text. */
+		const char *text = json_object_is_type(v, json_type_double) ? json_object_get_userdata(v) : NULL;
+		if (text != NULL && text[strspn(text, "-0123456789")] == '\0') {
+			response_error(res, 400, "validation_error", "%s: must be between %ld and %ld", field, min, max);
+			return -1;
+		}
 		response_error(res, 400, "validation_error", "%s: must be an integer", field);
 		return -1;
 	}
@@ -273,19 +290,11 @@ field_number_or_reply(struct response *res, json_object *obj, const char *field,
 		response_error(res, 400, "validation_error", "%s: must be a number", field);
 		return -1;
 	}
-	if (json_object_is_type(v, json_type_double) && !isfinite(json_object_get_double(v))) {
-		response_error(res, 400, "validation_error", "%s: must be a finite number", field);
-		return -1;
-	}
-	if (json_object_is_type(v, json_type_int)) {
-		/* json-c clamps integers it cannot hold; refuse those rather than store a wrong value. */
-		int64_t n = json_object_get_int64(v);
-		if (n == INT64_MAX || n == INT64_MIN) {
-			response_error(res, 400, "validation_error", "%s: is out of range", field);
-			return -1;
-		}
-	} else if (fabs(json_object_get_double(v)) > 1e15) {
-		response_error(res, 400, "validation_error", "%s: is out of range", field);
+	/* Judged by the exact text (bodies keep it, see json_check_parse). */
+	if (!ddb_json_number_in_range(v)) {
+		response_error(res, 400, "validation_error",
+		    "%s: must be 0 or a number from 1E-130 to 9.9999999999999999999999999999999999999E+125 "
+		    "in magnitude, with at most 38 significant digits", field);
 		return -1;
 	}
 	*out = v;
@@ -359,12 +368,18 @@ fields_known_or_reply(struct response *res, json_object *obj, const char *const 
 	return 0;
 }
 
-/* PATCH bodies: not empty, no nulls. */
+/* PATCH bodies: not empty (the answer names the fields), no nulls. */
 int
-patch_body_or_reply(struct response *res, json_object *obj)
+patch_body_or_reply(struct response *res, json_object *obj, const char *const *fields)
 {
 	if (json_object_object_length(obj) == 0) {
-		response_error(res, 400, "validation_error", "body: nothing to update");
+		struct buf list = BUF_INIT;
+
+		for (const char *const *f = fields; f != NULL && *f != NULL; f++)
+			buf_printf(&list, "%s%s", list.len ? ", " : "", *f);
+		response_error(res, 400, "validation_error", "body: nothing to update; give at least one of: %s",
+		    list.data != NULL ? list.data : "");
+		buf_free(&list);
 		return -1;
 	}
 	json_object_object_foreach(obj, key, val) {

@@ -90,8 +90,9 @@ int field_date_or_reply(struct response *res, json_object *obj, const char *fiel
     bool required, const char **out);
 /* Rejects any key not in allowed (NULL-terminated); 400 naming the key. */
 int fields_known_or_reply(struct response *res, json_object *obj, const char *const *allowed);
-/* Rejects {} and null values (PATCH bodies). */
-int patch_body_or_reply(struct response *res, json_object *obj);
+/* Rejects {} (naming the updatable fields, NULL-terminated) and null values
+ * (PATCH bodies). */
+int patch_body_or_reply(struct response *res, json_object *obj, const char *const *fields);
 
 /* Rounds to one decimal, halves away from zero. */
 double round1(double v);

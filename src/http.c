@@ -33,6 +33,7 @@ request_reset(struct request *req)
 	free(req->method);
 	free(req->path);
 	free(req->raw_query);
+	free(req->query_bad_param);
 	kv_free(req->query, req->nquery);
 	kv_free(req->headers, req->nheaders);
 	free(req->body);
@@ -73,6 +74,33 @@ request_set_path(struct request *req, const char *raw_path)
 		req->path = xstrdup(raw_path);
 }
 
+/* Decodes one part of a query in place; false for a bad escape, %00 or bad UTF-8. */
+static bool
+query_part_ok(char *part)
+{
+	return percent_decode_text(part, true) == 0 && utf8_valid(part, strlen(part));
+}
+
+/* The name to report for a bad "name=value" pair: decoded when it decodes
+ * cleanly, else as written. The caller frees it. */
+static char *
+query_bad_name(const char *pair, const char *eq)
+{
+	char *name = eq ? xstrndup(pair, (size_t)(eq - pair)) : xstrdup(pair);
+	char *raw = xstrdup(name);
+
+	if (query_part_ok(name) && name[0] != '\0') {
+		free(raw);
+		return name;
+	}
+	free(name);
+	if (raw[0] == '\0' || !utf8_valid(raw, strlen(raw))) {
+		free(raw);
+		return xstrdup("query");
+	}
+	return raw;
+}
+
 /* Parses "a=1&b=2" into decoded parameters. */
 void
 request_set_query(struct request *req, const char *raw_query)
@@ -82,6 +110,8 @@ request_set_query(struct request *req, const char *raw_query)
 	kv_free(req->query, req->nquery);
 	req->nquery = 0;
 	req->query_bad = false;
+	free(req->query_bad_param);
+	req->query_bad_param = NULL;
 	free(req->raw_query);
 	req->raw_query = xstrdup(raw_query ? raw_query : "");
 	copy = xstrdup(req->raw_query);
@@ -95,8 +125,11 @@ request_set_query(struct request *req, const char *raw_query)
 		}
 		name = eq ? xstrndup(tok, (size_t)(eq - tok)) : xstrdup(tok);
 		value = xstrdup(eq ? eq + 1 : "");
-		if (percent_decode(name, true) == -1 || percent_decode(value, true) == -1)
+		if (!query_part_ok(name) || !query_part_ok(value)) {
+			if (!req->query_bad)
+				req->query_bad_param = query_bad_name(tok, eq);
 			req->query_bad = true;
+		}
 		req->query[req->nquery].name = name;
 		req->query[req->nquery].value = value;
 		req->nquery++;

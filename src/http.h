@@ -31,7 +31,8 @@ struct request {
 	char		*raw_query;		/* as received, without '?' */
 	struct kv	 query[MAX_QUERY_PARAMS];	/* percent-decoded */
 	size_t		 nquery;
-	bool		 query_bad;		/* a bad escape or too many params */
+	bool		 query_bad;		/* a bad escape, %00, bad UTF-8 or too many params */
+	char		*query_bad_param;	/* the first bad parameter's name; NULL for too many */
 	struct kv	 headers[MAX_HEADERS];	/* names lower-cased */
 	size_t		 nheaders;
 	char		*body;			/* NUL-terminated copy, may be NULL */

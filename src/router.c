@@ -10,6 +10,7 @@
 #include "config.h"
 #include "ddb.h"
 #include "handlers.h"
+#include "json_check.h"
 #include "log.h"
 #include "router.h"
 
@@ -119,7 +120,7 @@ extract_params(struct request *req, size_t r, const struct segments *s)
 		if (compiled[r].seg[i] != NULL || req->nparams == MAX_PATH_PARAMS)
 			continue;
 		char *value = xstrdup(s->seg[i]);
-		if (percent_decode(value, false) == -1 || value[0] == '\0' ||
+		if (percent_decode_text(value, false) == -1 || value[0] == '\0' ||
 		    !utf8_valid(value, strlen(value)))
 			rc = -1;
 		req->params[req->nparams++] = value;
@@ -201,11 +202,14 @@ content_type_is_json(const char *ct)
 	return (len == 16 && strncasecmp(ct, "application/json", 16) == 0);
 }
 
-/* Checks and parses the JSON body into req->json; answers and returns -1 on failure. */
+/* Checks and parses the JSON body into req->json; answers and returns -1 on
+ * failure. Whether the body is one JSON text is decided by json_check alone
+ * (400 invalid_json); a parsed body that is not an object, or that holds
+ * \u0000 in any string, is 400 validation_error naming body or the field. */
 static int
 parse_body_or_reply(struct request *req, struct response *res)
 {
-	json_tokener *tok;
+	struct json_check_result check;
 	json_object *obj;
 
 	if (req->body_len > 0 && !content_type_is_json(request_header(req, "content-type"))) {
@@ -216,35 +220,43 @@ parse_body_or_reply(struct request *req, struct response *res)
 		response_error(res, 400, "invalid_json", "a JSON body is required");
 		return -1;
 	}
-	if (!utf8_valid(req->body, req->body_len) || strlen(req->body) != req->body_len) {
-		response_error(res, 400, "invalid_json", "the body is not valid UTF-8");
+	obj = json_check_parse(req->body, req->body_len, JSON_MAX_DEPTH, &check);
+	json_check_result_free(&check);
+	if (obj == NULL && check.status != JSON_CHECK_OK) {
+		if (check.status == JSON_CHECK_NOT_UTF8)
+			response_error(res, 400, "invalid_json", "the body is not valid UTF-8");
+		else
+			response_error(res, 400, "invalid_json", "the body is not valid JSON: %s at byte %zu",
+			    json_check_status_text(check.status), check.offset);
 		return -1;
 	}
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) < req->body_len) {
-		size_t end = json_tokener_get_parse_end(tok);
-		bool trailing_space_only = obj != NULL;
-		for (size_t i = end; trailing_space_only && i < req->body_len; i++)
-			if (!isspace((unsigned char)req->body[i]))
-				trailing_space_only = false;
-		if (!trailing_space_only) {
-			json_object_put(obj);
-			json_tokener_free(tok);
-			response_error(res, 400, "invalid_json", "the body is not valid JSON");
-			return -1;
-		}
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(obj, json_type_object)) {
+	if (check.top != JSON_CHECK_KIND_OBJECT) {
 		json_object_put(obj);
-		response_error(res, 400, "validation_error", "body: the body must be a JSON object");
+		response_error(res, 400, "validation_error", "body: must be a JSON object");
+		return -1;
+	}
+	if (check.has_nul) {
+		json_object_put(obj);
+		response_error(res, 400, "validation_error", "%.*s: must not contain NUL characters (\\u0000)",
+		    (int)check.nul_field.len, req->body + check.nul_field.off);
 		return -1;
 	}
 	req->json = obj;
 	return 0;
+}
+
+/* Answers 400 naming the query parameter that is badly encoded; -1 then. */
+static int
+query_ok_or_reply(const struct request *req, struct response *res)
+{
+	if (!req->query_bad)
+		return 0;
+	if (req->query_bad_param != NULL)
+		response_error(res, 400, "validation_error",
+		    "%s: bad percent-encoding, a NUL character or invalid UTF-8", req->query_bad_param);
+	else
+		response_error(res, 400, "validation_error", "query: more than %d parameters", MAX_QUERY_PARAMS);
+	return -1;
 }
 
 /* Finds the route and runs it; fills res. */
@@ -305,10 +317,8 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 		response_error(res, 400, "validation_error", "id: bad percent-encoding in the path");
 		return;
 	}
-	if (req->query_bad) {
-		response_error(res, 400, "validation_error", "query: bad percent-encoding or too many parameters");
+	if (query_ok_or_reply(req, res) == -1)
 		return;
-	}
 	if (route->takes_body && parse_body_or_reply(req, res) == -1)
 		return;
 	res->status = 0;

@@ -488,6 +488,17 @@ percent_decode(char *s, bool plus_is_space)
 	return 0;
 }
 
+/* Decodes %XX in place like percent_decode, but -1 also when the text holds
+ * %00 (a NUL would cut the decoded value short). */
+int
+percent_decode_text(char *s, bool plus_is_space)
+{
+	for (const char *p = strchr(s, '%'); p != NULL; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0')
+			return -1;
+	return percent_decode(s, plus_is_space);
+}
+
 /* RFC 3986 encoding of everything but unreserved characters. */
 char *
 percent_encode(const char *s, bool encode_slash)

@@ -62,6 +62,8 @@ unsigned char *base64_decode(const char *in, size_t inlen, size_t *outlen);
 
 /* Percent-decodes in place ('+' stays '+' unless plus_is_space); -1 on a bad escape. */
 int percent_decode(char *s, bool plus_is_space);
+/* The same, refusing %00 too (-1): for values compared as C strings. */
+int percent_decode_text(char *s, bool plus_is_space);
 /* Percent-encodes per RFC 3986 unreserved set (SigV4 style); caller frees. */
 char *percent_encode(const char *s, bool encode_slash);
 

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "http.h"
+#include "json_check.h"
 #include "router.h"
 #include "util.h"
 
@@ -492,6 +493,200 @@ test_router_auth_required(void **state)
 	response_reset(&res);
 }
 
+/* RFC 8259 cases as data: the text (len 0: strlen), the expected status,
+ * and for valid texts the top-level kind, whether a string holds U+0000 and
+ * under which top-level member, and how many number tokens there are. */
+struct json_case {
+	const char		*text;
+	size_t			 len;
+	enum json_check_status	 status;
+	enum json_check_kind	 top;
+	const char		*nul_field;	/* NULL: no \u0000 */
+	size_t			 nnumbers;
+};
+
+#define OK_OBJ	JSON_CHECK_OK, JSON_CHECK_KIND_OBJECT
+#define BAD(s)	JSON_CHECK_##s, 0
+
+static const struct json_case json_cases[] = {
+	{ "{}", 0, OK_OBJ, NULL, 0 },
+	{ " {\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"x\"}}\r\n", 0, OK_OBJ, NULL, 1 },
+	{ "[1,-0,0.5,1e10,1E+2,-1.5e-3,12345678901234567890123]", 0, JSON_CHECK_OK, JSON_CHECK_KIND_ARRAY, NULL, 7 },
+	{ "\"x\"", 0, JSON_CHECK_OK, JSON_CHECK_KIND_STRING, NULL, 0 },
+	{ "42", 0, JSON_CHECK_OK, JSON_CHECK_KIND_NUMBER, NULL, 1 },
+	{ "null", 0, JSON_CHECK_OK, JSON_CHECK_KIND_NULL, NULL, 0 },
+	{ " true ", 0, JSON_CHECK_OK, JSON_CHECK_KIND_BOOL, NULL, 0 },
+	{ "{\"a\":\"\\u00e9\\ud83d\\ude00 \\/ \\\" \\\\ \\b\\f\\n\\r\\t\",\"b\":\"\x7f\xc3\xa9\"}", 0, OK_OBJ, NULL, 0 },
+	{ "[{\"a\":1},{\"a\":1}]", 0, JSON_CHECK_OK, JSON_CHECK_KIND_ARRAY, NULL, 2 },
+	{ "{\"a\":{\"a\":{\"a\":1}}}", 0, OK_OBJ, NULL, 1 },
+	{ "{\"ab\":1,\"a\":2,\"b\":3,\"\":4}", 0, OK_OBJ, NULL, 4 },
+	/* U+0000 is valid JSON: the caller refuses it, naming the member. */
+	{ "{\"name\":\"x\\u0000y\"}", 0, OK_OBJ, "name", 0 },
+	{ "{\"ok\":\"\",\"a\\u0000b\":1}", 0, OK_OBJ, "a\\u0000b", 1 },
+	{ "{\"a\":1,\"deep\":{\"b\":[\"\\u0000\"]}}", 0, OK_OBJ, "deep", 1 },
+	{ "[\"\\u0000\"]", 0, JSON_CHECK_OK, JSON_CHECK_KIND_ARRAY, "", 0 },
+	/* Not one JSON text. */
+	{ "", 0, BAD(EMPTY), NULL, 0 },
+	{ " \n\t", 0, BAD(EMPTY), NULL, 0 },
+	{ "{\"a\":\"x\ty\"}", 0, BAD(CONTROL_CHAR), NULL, 0 },
+	{ "{\"a\":\"x\ny\"}", 0, BAD(CONTROL_CHAR), NULL, 0 },
+	{ "{\"a\":\"x\0y\"}", 11, BAD(CONTROL_CHAR), NULL, 0 },
+	{ "{\"a\":\"x\x1fy\"}", 0, BAD(CONTROL_CHAR), NULL, 0 },
+	{ "NaN", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":NaN}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":Infinity}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":-Infinity}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":1,}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "[1,]", 0, BAD(SYNTAX), NULL, 0 },
+	{ "[,1]", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{,}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "/* c */ {}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":1 // c\n}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":1 # c\n}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":1} x", 0, BAD(TRAILING), NULL, 0 },
+	{ "{\"a\":1}{}", 0, BAD(TRAILING), NULL, 0 },
+	{ "1 2", 0, BAD(TRAILING), NULL, 0 },
+	{ "{\"a\":1,\"a\":2}", 0, BAD(DUPLICATE_KEY), NULL, 0 },
+	{ "{\"a\":1,\"\\u0061\":2}", 0, BAD(DUPLICATE_KEY), NULL, 0 },
+	{ "{\"x\":{\"b\":1,\"c\":1,\"b\":1}}", 0, BAD(DUPLICATE_KEY), NULL, 0 },
+	{ "{\"\":1,\"\":2}", 0, BAD(DUPLICATE_KEY), NULL, 0 },
+	{ "{\"a\":01}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":.5}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":1.}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":+1}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":0x10}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":1e}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":-}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{'a':1}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{a:1}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\" 1}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":\"x", 0, BAD(SYNTAX), NULL, 0 },
+	{ "[1", 0, BAD(SYNTAX), NULL, 0 },
+	{ "tru", 0, BAD(SYNTAX), NULL, 0 },
+	{ "True", 0, BAD(SYNTAX), NULL, 0 },
+	{ "nulll", 0, BAD(TRAILING), NULL, 0 },
+	{ "\xef\xbb\xbf{}", 0, BAD(SYNTAX), NULL, 0 },
+	{ "{\"a\":\"\\x\"}", 0, BAD(BAD_ESCAPE), NULL, 0 },
+	{ "{\"a\":\"\\u12\"}", 0, BAD(BAD_ESCAPE), NULL, 0 },
+	{ "{\"a\":\"\\ud800\"}", 0, BAD(BAD_ESCAPE), NULL, 0 },
+	{ "{\"a\":\"\\ud800\\u0041\"}", 0, BAD(BAD_ESCAPE), NULL, 0 },
+	{ "{\"a\":\"\\udc00\"}", 0, BAD(BAD_ESCAPE), NULL, 0 },
+	{ "{\"a\":\"\xff\"}", 0, BAD(NOT_UTF8), NULL, 0 },
+	{ "{\"a\":\"\xc0\xaf\"}", 0, BAD(NOT_UTF8), NULL, 0 },
+	{ "{\"a\":\"\xed\xa0\x80\"}", 0, BAD(NOT_UTF8), NULL, 0 },
+};
+
+/* Every case of json_cases through json_check_scan. */
+static void
+test_json_check_cases(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(json_cases); i++) {
+		const struct json_case *c = &json_cases[i];
+		size_t len = c->len ? c->len : strlen(c->text);
+		struct json_check_result r;
+		int rc = json_check_scan(c->text, len, 0, &r);
+
+		if (r.status != c->status || (rc == 0) != (c->status == JSON_CHECK_OK))
+			fail_msg("case %zu (%s): status %d (%s), expected %d", i, c->text, (int)r.status,
+			    json_check_status_text(r.status), (int)c->status);
+		if (c->status == JSON_CHECK_OK) {
+			if (r.top != c->top || r.nnumbers != c->nnumbers || r.has_nul != (c->nul_field != NULL))
+				fail_msg("case %zu (%s): top %d numbers %zu nul %d", i, c->text, (int)r.top,
+				    r.nnumbers, r.has_nul);
+			if (c->nul_field != NULL && (r.nul_field.len != strlen(c->nul_field) ||
+			    memcmp(c->text + r.nul_field.off, c->nul_field, r.nul_field.len) != 0))
+				fail_msg("case %zu (%s): nul field is \"%.*s\"", i, c->text,
+				    (int)r.nul_field.len, c->text + r.nul_field.off);
+		}
+		json_check_result_free(&r);
+	}
+}
+
+/* Nesting: JSON_CHECK_MAX_DEPTH containers pass, one more does not. */
+static void
+test_json_check_depth(void **state)
+{
+	char text[2 * (JSON_CHECK_MAX_DEPTH + 1) + 1];
+	struct json_check_result r;
+
+	(void)state;
+	for (int depth = JSON_CHECK_MAX_DEPTH; depth <= JSON_CHECK_MAX_DEPTH + 1; depth++) {
+		memset(text, '[', (size_t)depth);
+		memset(text + depth, ']', (size_t)depth);
+		text[2 * depth] = '\0';
+		assert_int_equal(json_check_scan(text, strlen(text), 0, &r),
+		    depth <= JSON_CHECK_MAX_DEPTH ? 0 : -1);
+		if (depth > JSON_CHECK_MAX_DEPTH)
+			assert_int_equal(r.status, JSON_CHECK_TOO_DEEP);
+		json_check_result_free(&r);
+	}
+}
+
+/* json_check_parse keeps every number's text, also beyond 64 bits. */
+static void
+test_json_check_parse_numbers(void **state)
+{
+	static const char *const texts[] = {
+		"{\"b\":12345678901234567890,\"t\":0.000001,\"big\":123456789012345678901234567890,"
+		    "\"neg\":-99999999999999999999,\"l\":[1e400,7,1.50,-9223372036854775808],"
+		    "\"o\":{\"x\":18446744073709551616}}",
+		"123456789012345678901234567890",
+		"[1E-130,9.9999999999999999999999999999999999999E+125]",
+	};
+	struct json_check_result r;
+	json_object *obj;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(texts); i++) {
+		obj = json_check_parse(texts[i], strlen(texts[i]), 0, &r);
+		assert_non_null(obj);
+		assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN), texts[i]);
+		json_object_put(obj);
+		json_check_result_free(&r);
+	}
+	obj = json_check_parse("null", 4, 0, &r);
+	assert_null(obj);
+	assert_int_equal(r.status, JSON_CHECK_OK);
+	assert_int_equal(r.top, JSON_CHECK_KIND_NULL);
+	json_check_result_free(&r);
+	obj = json_check_parse("{\"a\":1,\"a\":2}", 13, 0, &r);
+	assert_null(obj);
+	assert_int_equal(r.status, JSON_CHECK_DUPLICATE_KEY);
+	json_check_result_free(&r);
+}
+
+/* Query values: a bad escape, %00 or bad UTF-8 names the parameter. */
+static void
+test_query_strict(void **state)
+{
+	static const struct { const char *query; const char *bad; } cases[] = {
+		{ "month=1", NULL },
+		{ "month=1%00", "month" },
+		{ "month=1%00x&status=X", "month" },
+		{ "status=A&month=%zz", "month" },
+		{ "month=%ff", "month" },
+		{ "mo%6Eth=%", "month" },
+		{ "%00=1", "%00" },
+		{ "a=%C3%A9", NULL },
+	};
+	struct request req;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		request_init(&req);
+		request_set_query(&req, cases[i].query);
+		if (cases[i].bad == NULL) {
+			if (req.query_bad)
+				fail_msg("%s: refused", cases[i].query);
+		} else if (!req.query_bad || req.query_bad_param == NULL ||
+		    strcmp(req.query_bad_param, cases[i].bad) != 0)
+			fail_msg("%s: bad %d param %s, expected %s", cases[i].query, req.query_bad,
+			    req.query_bad_param ? req.query_bad_param : "(null)", cases[i].bad);
+		request_reset(&req);
+	}
+}
+
 int
 main(void)
 {
@@ -509,6 +704,10 @@ main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_request_parsing),
 		cmocka_unit_test(test_response_error),
+		cmocka_unit_test(test_json_check_cases),
+		cmocka_unit_test(test_json_check_depth),
+		cmocka_unit_test(test_json_check_parse_numbers),
+		cmocka_unit_test(test_query_strict),
 		cmocka_unit_test_setup_teardown(test_router_not_found, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_method_not_allowed, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_cors, router_setup, router_teardown),
