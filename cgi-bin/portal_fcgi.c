@@ -453,6 +453,11 @@ pool_thread(void *arg)
 	struct app *app = app_new(worker_cfg, worker_auth);
 	struct epoll_event ev;
 
+	if (app == NULL) {
+		/* Never serve without a store handle: the supervisor replaces the worker. */
+		log_error("worker cannot set up a thread context; exiting");
+		_exit(1);
+	}
 	while (!stopping) {
 		if (epoll_wait(epoll_fd, &ev, 1, POLL_INTERVAL_MS) != 1)
 			continue;
@@ -611,6 +616,12 @@ run_cgi(void)
 	char chunk[8192];
 	size_t n;
 
+	if (app == NULL) {
+		fputs("Status: 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
+		    "{\"error\":{\"code\":\"unavailable\",\"message\":\"the service cannot start\"}}", stdout);
+		auth_free(auth);
+		return 1;
+	}
 	request_init(&req);
 	response_init(&res);
 	req.app = app;
@@ -625,7 +636,10 @@ run_cgi(void)
 	buf_printf(&head, "Status: %d %s\r\n", res.status, http_reason(res.status));
 	for (size_t i = 0; i < res.nheaders; i++)
 		buf_printf(&head, "%s: %s\r\n", res.headers[i].name, res.headers[i].value);
-	buf_printf(&head, "Content-Length: %zu\r\n\r\n", res.body.len);
+	/* RFC 9110 §8.6: no Content-Length on 204 (nor on 304), as write_response. */
+	if (res.status != 204 && res.status != 304)
+		buf_printf(&head, "Content-Length: %zu\r\n", res.body.len);
+	buf_puts(&head, "\r\n");
 	fwrite(head.data, 1, head.len, stdout);
 	fwrite(res.body.data ? res.body.data : "", 1, res.body.len, stdout);
 	fflush(stdout);

@@ -2,10 +2,13 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "config.h"
 #include "ddb.h"
+#include "log.h"
 #include "util.h"
 
-/* A thread's context with its own store handle. */
+/* A thread's context with its own store handle; NULL (logged) when the
+ * handle cannot be made. */
 struct app *
 app_new(const struct config *cfg, struct auth *auth)
 {
@@ -13,7 +16,11 @@ app_new(const struct config *cfg, struct auth *auth)
 
 	app->cfg = cfg;
 	app->auth = auth;
-	app->ddb = ddb_new(cfg);
+	if ((app->ddb = ddb_new(cfg)) == NULL) {
+		log_error("cannot create the DynamoDB handle", LOG_S("endpoint", cfg->endpoint));
+		free(app);
+		return NULL;
+	}
 	return app;
 }
 

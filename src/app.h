@@ -13,7 +13,8 @@ struct app {
 	struct auth		*auth;	/* borrowed, process-wide, thread-safe */
 };
 
-/* Creates a thread's context (its own store handle). */
+/* Creates a thread's context (its own store handle); NULL when the store
+ * handle cannot be created (the reason is logged). */
 struct app *app_new(const struct config *cfg, struct auth *auth);
 void app_free(struct app *app);	/* NULL-safe */
 

@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "json_check.h"
 #include "log.h"
 #include "util.h"
 
@@ -202,6 +203,35 @@ auth_json_str(json_object *obj, const char *key)
 	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+/* Borrowed string member of obj with its full length (it may hold U+0000),
+ * or NULL when absent or not a string. */
+static const char *
+auth_json_strn(json_object *obj, const char *key, size_t *len)
+{
+	json_object *v;
+
+	*len = 0;
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+/* True when the len bytes at s are exactly the C string want (a NUL inside s
+ * makes it longer than what strcmp would see, so it never matches). */
+static bool
+auth_equal(const char *s, size_t len, const char *want)
+{
+	return s != NULL && want != NULL && len == strlen(want) && memcmp(s, want, len) == 0;
+}
+
+/* A string claim's length when it holds no U+0000 (the only kind used). */
+static bool
+auth_no_nul(const char *s, size_t len)
+{
+	return s != NULL && memchr(s, '\0', len) == NULL;
 }
 
 /* Builds a key from the n/e members of a JWK. */
@@ -508,24 +538,23 @@ auth_token_char_ok(unsigned char c)
 	    c == '-' || c == '_' || c == '.';
 }
 
-/* Parses exactly one JSON object from len bytes; NULL otherwise. */
+/* Parses exactly one JSON object from len bytes (text[len] == '\0'), as
+ * strictly as request bodies: duplicate member names and member names with
+ * U+0000 (which json-c would cut short) are refused. NULL otherwise. */
 static json_object *
 auth_parse_object(const unsigned char *text, size_t len)
 {
-	json_tokener *tok;
+	struct json_check_result r;
 	json_object *obj;
 
-	if (len == 0 || memchr(text, '\0', len) != NULL || !utf8_valid((const char *)text, len))
+	if (len == 0)
 		return NULL;
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, (const char *)text, (int)len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(obj, json_type_object)) {
+	obj = json_check_parse((const char *)text, len, 0, &r);
+	json_check_result_free(&r);
+	if (obj != NULL && (r.nul_in_name || !json_object_is_type(obj, json_type_object))) {
 		json_object_put(obj);
 		obj = NULL;
 	}
-	json_tokener_free(tok);
 	return obj;
 }
 
@@ -571,8 +600,8 @@ static enum auth_result
 auth_token_parse(const char *token, size_t len, struct auth_token *t, const char **kid,
     const char **why)
 {
-	const char *dot1, *dot2, *typ;
-	json_object *v;
+	const char *dot1, *dot2, *typ, *alg;
+	size_t n = 0;
 
 	if (len > AUTH_MAX_TOKEN_BYTES) {
 		*why = "token too large";
@@ -595,15 +624,14 @@ auth_token_parse(const char *token, size_t len, struct auth_token *t, const char
 		*why = "header is not base64url JSON object";
 		return AUTH_INVALID;
 	}
-	if (!json_object_object_get_ex(t->header, "alg", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "RS256") != 0) {
+	alg = auth_json_strn(t->header, "alg", &n);
+	if (!auth_equal(alg, n, "RS256")) {
 		*why = "alg is not RS256";
 		return AUTH_INVALID;
 	}
-	if (json_object_object_get_ex(t->header, "typ", &v)) {
-		typ = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-		if (typ == NULL || !auth_typ_ok(typ)) {
+	if (json_object_object_get_ex(t->header, "typ", NULL)) {
+		typ = auth_json_strn(t->header, "typ", &n);
+		if (!auth_no_nul(typ, n) || !auth_typ_ok(typ)) {
 			*why = "typ is not JWT or at+jwt";
 			return AUTH_INVALID;
 		}
@@ -612,8 +640,8 @@ auth_token_parse(const char *token, size_t len, struct auth_token *t, const char
 		*why = "crit header not supported";
 		return AUTH_INVALID;
 	}
-	*kid = auth_json_str(t->header, "kid");
-	if (*kid == NULL || (*kid)[0] == '\0' || strlen(*kid) > AUTH_MAX_KID_BYTES) {
+	*kid = auth_json_strn(t->header, "kid", &n);
+	if (!auth_no_nul(*kid, n) || n == 0 || n > AUTH_MAX_KID_BYTES) {
 		*why = "kid missing";
 		return AUTH_INVALID;
 	}
@@ -684,14 +712,14 @@ auth_aud_ok(json_object *payload, const char *audience)
 	if (audience == NULL || !json_object_object_get_ex(payload, "aud", &aud))
 		return false;
 	if (json_object_is_type(aud, json_type_string))
-		return strcmp(json_object_get_string(aud), audience) == 0;
+		return auth_equal(json_object_get_string(aud), (size_t)json_object_get_string_len(aud), audience);
 	if (!json_object_is_type(aud, json_type_array))
 		return false;
 	for (size_t i = 0; i < json_object_array_length(aud); i++) {
 		json_object *a = json_object_array_get_idx(aud, i);
 
 		if (json_object_is_type(a, json_type_string) &&
-		    strcmp(json_object_get_string(a), audience) == 0)
+		    auth_equal(json_object_get_string(a), (size_t)json_object_get_string_len(a), audience))
 			return true;
 	}
 	return false;
@@ -717,15 +745,21 @@ auth_profile_claim(json_object *payload, const char *name, json_type type)
 	return NULL;
 }
 
-/* A non-empty string profile claim, duplicated; NULL when absent. */
-static char *
-auth_profile_string(json_object *payload, const char *name)
+/* A non-empty string profile claim, duplicated into *out (NULL when absent);
+ * -1 when it holds U+0000 (a copy would be cut short). */
+static int
+auth_profile_string(json_object *payload, const char *name, char **out)
 {
 	json_object *v = auth_profile_claim(payload, name, json_type_string);
+	size_t len;
 
-	if (v == NULL || json_object_get_string_len(v) == 0)
-		return NULL;
-	return xstrdup(json_object_get_string(v));
+	*out = NULL;
+	if (v == NULL || (len = (size_t)json_object_get_string_len(v)) == 0)
+		return 0;
+	if (!auth_no_nul(json_object_get_string(v), len))
+		return -1;
+	*out = xstrdup(json_object_get_string(v));
+	return 0;
 }
 
 /* Checks every claim of a verified payload and fills claims. */
@@ -736,10 +770,11 @@ auth_check_claims(const struct auth *auth, json_object *payload, struct auth_cla
 	const char *iss, *sub;
 	json_object *verified;
 	int64_t now = auth_now(auth), exp = 0, nbf, iat;
+	size_t len = 0;
 	int rc;
 
-	iss = auth_json_str(payload, "iss");
-	if (iss == NULL || auth->cfg->issuer == NULL || strcmp(iss, auth->cfg->issuer) != 0) {
+	iss = auth_json_strn(payload, "iss", &len);
+	if (!auth_equal(iss, len, auth->cfg->issuer)) {
 		*why = "iss mismatch";
 		return AUTH_INVALID;
 	}
@@ -751,7 +786,8 @@ auth_check_claims(const struct auth *auth, json_object *payload, struct auth_cla
 		*why = rc == 0 ? "exp missing" : "exp not a number";
 		return AUTH_INVALID;
 	}
-	if (now >= exp + AUTH_LEEWAY_S) {
+	/* now >= exp + leeway, written so that no exp (INT64_MAX too) overflows. */
+	if (exp <= now - AUTH_LEEWAY_S) {
 		*why = "token expired";
 		return AUTH_INVALID;
 	}
@@ -765,14 +801,18 @@ auth_check_claims(const struct auth *auth, json_object *payload, struct auth_cla
 		*why = "iat in the future";
 		return AUTH_INVALID;
 	}
-	sub = auth_json_str(payload, "sub");
-	if (sub == NULL || sub[0] == '\0' || strlen(sub) > AUTH_MAX_SUB_BYTES) {
+	sub = auth_json_strn(payload, "sub", &len);
+	if (!auth_no_nul(sub, len) || len == 0 || len > AUTH_MAX_SUB_BYTES) {
 		*why = "sub missing";
 		return AUTH_INVALID;
 	}
 	claims->sub = xstrdup(sub);
-	claims->email = auth_profile_string(payload, "email");
-	claims->name = auth_profile_string(payload, "name");
+	if (auth_profile_string(payload, "email", &claims->email) == -1 ||
+	    auth_profile_string(payload, "name", &claims->name) == -1) {
+		auth_claims_free(claims);
+		*why = "email or name holds NUL";
+		return AUTH_INVALID;
+	}
 	claims->exp = exp;
 	verified = auth_profile_claim(payload, "email_verified", json_type_boolean);
 	claims->email_unverified = verified != NULL && !json_object_get_boolean(verified);

@@ -121,6 +121,66 @@ fail(char **cause, const char *fmt, ...)
 	return -1;
 }
 
+/* Parses the URL in variable var once, with libcurl's URL API (the parser the
+ * requests will use): its scheme must be one of schemes (comma list), http(s)
+ * needs a host, and there is no query or fragment. -1 with *cause naming var. */
+static int
+url_check(const char *var, const char *url, const char *schemes, char **cause)
+{
+	CURLU *u;
+	CURLUcode rc;
+	char *scheme = NULL, *host = NULL, *query = NULL, *fragment = NULL;
+	int ret = -1;
+
+	if ((u = curl_url()) == NULL)
+		return fail(cause, "%s: cannot parse the URL (out of memory)", var);
+	if ((rc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+		fail(cause, "%s is not a usable URL: %s (got \"%s\")", var, curl_url_strerror(rc), url);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || scheme == NULL) {
+		fail(cause, "%s has no scheme; it must be a %s URL (got \"%s\")", var, schemes, url);
+		goto out;
+	}
+	/* The scheme is one whole item of the comma list. */
+	size_t slen = strlen(scheme);
+	const char *hit = schemes;
+	while ((hit = strstr(hit, scheme)) != NULL &&
+	    !((hit == schemes || hit[-1] == ',') && (hit[slen] == ',' || hit[slen] == '\0')))
+		hit += slen;
+	if (hit == NULL) {
+		struct buf names = BUF_INIT;
+
+		for (const char *p = schemes; *p != '\0'; p++) {
+			if (*p == ',')
+				buf_puts(&names, ", ");
+			else
+				buf_append(&names, p, 1);
+		}
+		fail(cause, "%s must be a URL with one of the schemes %s (got \"%s\")", var, names.data, url);
+		buf_free(&names);
+		goto out;
+	}
+	if (strcmp(scheme, "file") != 0 &&
+	    (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL || *host == '\0')) {
+		fail(cause, "%s has no host (got \"%s\")", var, url);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
+		fail(cause, "%s must not have a query or a fragment (got \"%s\")", var, url);
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_free(fragment);
+	curl_free(query);
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return ret;
+}
+
 /* The table, region and endpoint settings. */
 static int
 load_store(struct config *cfg, char **cause)
@@ -149,19 +209,22 @@ load_store(struct config *cfg, char **cause)
 		return fail(cause, "AWS_REGION is not a region name (got \"%s\")", cfg->region);
 
 	if ((v = env_value("AWS_ENDPOINT_URL_DYNAMODB")) != NULL) {
-		if (!is_http_url(v))
-			return fail(cause, "AWS_ENDPOINT_URL_DYNAMODB must be an http:// or https:// URL (got \"%s\")", v);
+		if (url_check("AWS_ENDPOINT_URL_DYNAMODB", v, "http,https", cause) == -1)
+			return -1;
 	} else if ((v = env_value("AWS_ENDPOINT_URL")) != NULL) {
-		if (!is_http_url(v))
-			return fail(cause, "AWS_ENDPOINT_URL must be an http:// or https:// URL (got \"%s\")", v);
+		if (url_check("AWS_ENDPOINT_URL", v, "http,https", cause) == -1)
+			return -1;
 	}
 	if (v != NULL) {
 		cfg->endpoint = xstrdup(v);
 		size_t len = strlen(cfg->endpoint);
 		while (len > 0 && cfg->endpoint[len - 1] == '/')
 			cfg->endpoint[--len] = '\0';
-	} else
+	} else {
 		cfg->endpoint = xasprintf("https://dynamodb.%s.amazonaws.com", cfg->region);
+		if (url_check("AWS_REGION", cfg->endpoint, "https", cause) == -1)
+			return -1;
+	}
 
 	cfg->aws_access_key_id = xstrdup(env_value("AWS_ACCESS_KEY_ID"));
 	cfg->aws_secret_access_key = xstrdup(env_value("AWS_SECRET_ACCESS_KEY"));
@@ -212,11 +275,14 @@ load_auth(struct config *cfg, enum config_need need, char **cause)
 	}
 	cfg->audience = xstrdup(env_value("AUTH0_AUDIENCE"));
 	if ((v = env_value("AUTH_JWKS_URL")) != NULL) {
-		if (!is_http_url(v) && strncmp(v, "file://", 7) != 0)
-			return fail(cause, "AUTH_JWKS_URL must be an https://, http:// or file:// URL (got \"%s\")", v);
+		if (url_check("AUTH_JWKS_URL", v, "https,http,file", cause) == -1)
+			return -1;
 		cfg->jwks_url = xstrdup(v);
-	} else if (cfg->auth0_domain != NULL)
+	} else if (cfg->auth0_domain != NULL) {
 		cfg->jwks_url = xasprintf("https://%s/.well-known/jwks.json", cfg->auth0_domain);
+		if (url_check("AUTH0_DOMAIN", cfg->jwks_url, "https", cause) == -1)
+			return -1;
+	}
 	if ((v = env_value("AUTH_ISSUER")) != NULL)
 		cfg->issuer = xstrdup(v);
 	else if (cfg->auth0_domain != NULL)
@@ -251,8 +317,8 @@ load_digest(struct config *cfg, char **cause)
 		return 0;
 	if (url == NULL)
 		return fail(cause, "DIGEST_API_URL is required when DIGEST_API_KEY or DIGEST_MODEL is set");
-	if (!is_http_url(url))
-		return fail(cause, "DIGEST_API_URL must be an http:// or https:// URL (got \"%s\")", url);
+	if (url_check("DIGEST_API_URL", url, "http,https", cause) == -1)
+		return -1;
 	if (key == NULL)
 		return fail(cause, "DIGEST_API_KEY is required when DIGEST_API_URL is set");
 	if (model == NULL)

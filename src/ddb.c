@@ -248,18 +248,12 @@ struct ddb *
 ddb_new(const struct config *cfg)
 {
 	struct ddb	*ddb;
-	char		*regional = NULL;
-	const char	*endpoint = cfg->endpoint;
+	const char	*endpoint = cfg->endpoint;	/* config_load checked it, default included */
 
 	pthread_once(&ddb_curl_once, curl_init_once);
 	ddb = xcalloc(1, sizeof *ddb);
 	ddb->cfg = cfg;
-	if (endpoint == NULL || *endpoint == '\0') {
-		regional = xasprintf("https://dynamodb.%s.amazonaws.com",
-		    cfg->region != NULL ? cfg->region : "us-east-1");
-		endpoint = regional;
-	}
-	if (endpoint_parse(ddb, endpoint) == -1) {
+	if (endpoint == NULL || endpoint_parse(ddb, endpoint) == -1) {
 		log_error("bad DynamoDB endpoint URL", LOG_S("endpoint", endpoint));
 		goto fail;
 	}
@@ -270,10 +264,8 @@ ddb_new(const struct config *cfg)
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	easy_setup(ddb, ddb->easy);
-	free(regional);
 	return ddb;
 fail:
-	free(regional);
 	ddb_free(ddb);
 	return NULL;
 }

@@ -303,8 +303,10 @@ scan_object(struct scanner *s)
 			s->top_member.off = (size_t)(name_start + 1 - s->start);
 			s->top_member.len = (size_t)(s->p - name_start - 2);
 		}
-		if (nul)
+		if (nul) {
 			note_nul(s);
+			s->r->nul_in_name = true;
+		}
 		if (s->nrefs == s->refs_cap) {
 			s->refs_cap = s->refs_cap ? s->refs_cap * 2 : 16;
 			s->refs = xrealloc(s->refs, s->refs_cap * sizeof *s->refs);

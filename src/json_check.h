@@ -54,6 +54,7 @@ struct json_check_result {
 	size_t			 offset;	/* byte where the error was found */
 	enum json_check_kind	 top;		/* the top-level value's kind (when OK) */
 	bool			 has_nul;	/* some string or member name holds \u0000 */
+	bool			 nul_in_name;	/* some member name holds \u0000 */
 	/* The raw text (escapes as written, no quotes) of the top-level member
 	 * name under which the first \u0000 was found; len 0 when the top-level
 	 * value is not an object. */

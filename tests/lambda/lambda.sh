@@ -343,6 +343,21 @@ wait_for "$bpid" 20
 	! grep -q '^next_request' "$tmp/badcfg/timeline.log"
 ok $? "missing AUTH0_AUDIENCE: /runtime/init/error naming it, exit $rc, no /next" || diag "$tmp/badcfg.err"
 
+# --- start-up failure: an endpoint that is not a usable URL -> /runtime/init/error
+start_standin badurl
+env -i "${lambda_env[@]}" AUTH0_AUDIENCE="$DEV_AUDIENCE" AWS_ENDPOINT_URL_DYNAMODB='http://[x' \
+	AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+	"$task/bootstrap" >"$tmp/badurl.out" 2>"$tmp/badurl.err" &
+bpid=$!
+pids+=("$bpid")
+wait_for "$bpid" 20
+[ $rc -ne 0 ] && [ $rc -lt 128 ] &&
+	jq -e '.errorType == "Runtime.ConfigError" and (.errorMessage | contains("AWS_ENDPOINT_URL_DYNAMODB"))' \
+		"$tmp/badurl/init.error" >/dev/null &&
+	! grep -q '^next_request' "$tmp/badurl/timeline.log"
+ok $? "AWS_ENDPOINT_URL_DYNAMODB='http://[x': /runtime/init/error naming it, exit $rc (no crash), no /next" ||
+	diag "$tmp/badurl.err"
+
 # --- outside Lambda ------------------------------------------------------
 env -i "$task/bootstrap" >"$tmp/nolambda.out" 2>"$tmp/nolambda.err"
 rc=$?

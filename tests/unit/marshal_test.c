@@ -338,6 +338,70 @@ test_depth_limit(void **state)
 	json_object_put(plain);
 }
 
+/* DynamoDB's number range (SPEC §5) as data: text -> held or refused. */
+static const struct {
+	const char	*text;
+	bool		 in_range;
+} number_range_cases[] = {
+	{ "0", true }, { "-0", true }, { "0.000", true }, { "0e999999999999", true },
+	{ "12345678901234567890", true }, { "0.000001", true }, { "-4.1", true },
+	{ "1e-130", true }, { "1E-130", true }, { "0.1e-129", true }, { "-1e-130", true },
+	{ "1e-131", false }, { "0.01e-129", false }, { "1e-200", false },
+	{ "9.9999999999999999999999999999999999999E+125", true },
+	{ "-9.9999999999999999999999999999999999999E+125", true },
+	{ "99999999999999999999999999999999999999e88", true },
+	{ "1E+126", false }, { "10E+125", false }, { "1e9999999999", false }, { "1e400", false },
+	{ "12345678901234567890123456789012345678", true },
+	{ "123456789012345678901234567890123456789", false },
+	{ "1234567890123456789012345678901234567800000", true },
+	{ "0.00012345678901234567890123456789012345678", true },
+	{ "0.000123456789012345678901234567890123456789", false },
+	{ "123456789012345678901234567890123456789012345", false },
+	{ ".5", false }, { "1.", false }, { "+1", false }, { "01", false }, { "NaN", false },
+	{ "", false },
+};
+
+static void
+test_number_range(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(number_range_cases); i++) {
+		const char *text = number_range_cases[i].text;
+		bool want = number_range_cases[i].in_range;
+
+		if (ddb_number_text_in_range(text) != want)
+			fail_msg("%s: expected %s", text, want ? "in range" : "out of range");
+	}
+}
+
+/* Numbers outside the range are refused by marshalling, before any store call;
+ * inside it they keep their text, beyond 64 bits too. */
+static void
+test_marshal_number_range(void **state)
+{
+	json_object	*n;
+	const char	*cause = NULL;
+
+	(void)state;
+	n = json_object_new_double_s(1e-200, "1e-200");
+	assert_false(ddb_json_number_in_range(n));
+	assert_null(ddb_marshal_value(n, &cause));
+	assert_non_null(cause);
+	json_object_put(n);
+	n = json_object_new_double_s(1.2345678901234568e+19, "12345678901234567890");
+	assert_true(ddb_json_number_in_range(n));
+	json_object_put(n);
+	expect_marshal("12345678901234567890", "{\"N\":\"12345678901234567890\"}");
+	expect_unmarshal("{\"N\":\"123456789012345678901234567890\"}", "123456789012345678901234567890");
+	expect_unmarshal("{\"N\":\"0.0000000000000000000000000000000000000000000000000000000000000000000000000"
+	    "000000000000000000000000000000000000000000000000000000012345678901234567890123456789012345678\"}",
+	    "0.0000000000000000000000000000000000000000000000000000000000000000000000000"
+	    "000000000000000000000000000000000000000000000000000000012345678901234567890123456789012345678");
+	n = json_object_new_string("x");
+	assert_false(ddb_json_number_in_range(n));
+	json_object_put(n);
+}
+
 int
 main(void)
 {
@@ -352,6 +416,8 @@ main(void)
 		cmocka_unit_test(test_bad_attribute_values),
 		cmocka_unit_test(test_bad_plain_values),
 		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_number_range),
+		cmocka_unit_test(test_marshal_number_range),
 	};
 
 	return cmocka_run_group_tests_name("marshal", tests, NULL, NULL);
