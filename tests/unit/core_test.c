@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "app.h"
 #include "config.h"
+#include "ddb.h"
 #include "handlers.h"
 #include "http.h"
 #include "json_check.h"
@@ -687,6 +689,46 @@ test_query_strict(void **state)
 	}
 }
 
+/* A value the store refuses (ValidationException) is the request's fault:
+ * 400 validation_error, never 500; other store errors keep their mapping. */
+static void
+test_store_validation_error(void **state)
+{
+	struct ddb_error err;
+	struct response res;
+
+	(void)state;
+	memset(&err, 0, sizeof err);
+	err.http_status = 400;
+	snprintf(err.code, sizeof err.code, "ValidationException");
+	snprintf(err.message, sizeof err.message, "Number overflow");
+	response_init(&res);
+	reply_store_error(&res, &err);
+	assert_int_equal(res.status, 400);
+	assert_non_null(strstr(res.body.data, "\"validation_error\""));
+	assert_null(strstr(res.body.data, "overflow"));	/* no internals */
+	response_reset(&res);
+	snprintf(err.code, sizeof err.code, "ResourceNotFoundException");
+	response_init(&res);
+	reply_store_error(&res, &err);
+	assert_int_equal(res.status, 500);
+	response_reset(&res);
+}
+
+/* percent_decode_text refuses %00 where percent_decode would cut the text. */
+static void
+test_percent_decode_text(void **state)
+{
+	char a[] = "auth0%7Cabc", b[] = "auth0%7Cabc%00x", c[] = "%0", d[] = "a%000";
+
+	(void)state;
+	assert_int_equal(percent_decode_text(a, false), 0);
+	assert_string_equal(a, "auth0|abc");
+	assert_int_equal(percent_decode_text(b, false), -1);
+	assert_int_equal(percent_decode_text(c, false), -1);
+	assert_int_equal(percent_decode_text(d, false), -1);
+}
+
 int
 main(void)
 {
@@ -708,6 +750,8 @@ main(void)
 		cmocka_unit_test(test_json_check_depth),
 		cmocka_unit_test(test_json_check_parse_numbers),
 		cmocka_unit_test(test_query_strict),
+		cmocka_unit_test(test_store_validation_error),
+		cmocka_unit_test(test_percent_decode_text),
 		cmocka_unit_test_setup_teardown(test_router_not_found, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_method_not_allowed, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_cors, router_setup, router_teardown),
