@@ -246,7 +246,7 @@ cgi() {
 		"$ROOT/cgi-bin/portal-fcgi" </dev/null
 }
 
-@test "CGI mode: a 204 carries no Content-Length; a 200 does" {
+@test "CGI mode: a 204 carries no Content-Length; a 404 with a body does" {
 	local out
 	out=$(cgi AWS_ENDPOINT_URL_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" REQUEST_METHOD=OPTIONS \
 		REQUEST_URI=/api/deliverables HTTP_ORIGIN=http://localhost:3000 CORS_ALLOW_ORIGINS=http://localhost:3000)
