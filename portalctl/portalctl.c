@@ -23,9 +23,6 @@
 #include "seed.h"
 #include "util.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "unknown"
-#endif
 #ifndef PORTAL_DATADIR
 #define PORTAL_DATADIR "/usr/local/share/turbotech-portal"
 #endif
@@ -1178,7 +1175,7 @@ main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
-			printf(PROGRAM " (turbotech-portal) %s\n", PACKAGE_VERSION);
+			printf(PROGRAM " (turbotech-portal) %s\n", PORTAL_VERSION);
 			return EXIT_OK;
 		} else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
 			ctl.verbose++;

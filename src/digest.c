@@ -35,10 +35,6 @@
 #define DIGEST_CACHE_TTL_MS	(10 * 60 * 1000)	/* an LLM answer */
 #define DIGEST_FALLBACK_TTL_MS	(60 * 1000)		/* a fallback after a failed LLM call */
 
-#ifndef PORTAL_VERSION
-#define PORTAL_VERSION "dev"
-#endif
-
 #define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char system_prompt[] =

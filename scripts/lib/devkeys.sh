@@ -81,3 +81,21 @@ devkeys_ensure() {
 	fi
 	return "$rc"
 }
+
+# Succeeds when the portal configured by the environment (AUTH_JWKS_URL,
+# AUTH0_DOMAIN) verifies tokens with the development key in $1 (default
+# DEV_ISSUER_DIR): no JWKS setting at all, or a file:// JWKS holding its kid.
+devkeys_verify_here() {
+	local dir=${1:-$DEV_ISSUER_DIR} url=${AUTH_JWKS_URL:-} kid
+
+	if [ -z "$url" ]; then
+		[ -z "${AUTH0_DOMAIN:-}" ]
+		return
+	fi
+	case $url in
+	file://*) ;;
+	*) return 1 ;;
+	esac
+	kid=$(cat "$dir/kid" 2>/dev/null) && [ -n "$kid" ] || return 1
+	grep -qF "\"$kid\"" "${url#file://}" 2>/dev/null
+}

@@ -13,8 +13,8 @@
 
 # shellcheck source=scripts/lib/devkeys.sh
 . "$ROOT/scripts/lib/devkeys.sh"
-# shellcheck source=tests/lib/dynalite.sh
-. "$ROOT/tests/lib/dynalite.sh"
+# shellcheck source=scripts/lib/dynalite.sh
+. "$ROOT/scripts/lib/dynalite.sh"
 
 # Writes the nginx configuration for this stack.
 stack_nginx_conf() {

@@ -7,8 +7,8 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 program="$top_builddir/tests/integration/roles_test"
 
-# shellcheck source=tests/lib/dynalite.sh
-. "$top_srcdir/tests/lib/dynalite.sh"
+# shellcheck source=scripts/lib/dynalite.sh
+. "$top_srcdir/scripts/lib/dynalite.sh"
 devtmp=$(mktemp -d "${TMPDIR:-/tmp}/roles-devissuer.XXXXXX") || exit 1
 trap 'dynalite_stop; rm -rf "$devtmp"' EXIT
 

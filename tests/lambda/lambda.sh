@@ -58,8 +58,8 @@ cleanup() {
 	dynalite_stop
 	rm -rf "$tmp"
 }
-# shellcheck source=../lib/dynalite.sh
-. "$top_srcdir/tests/lib/dynalite.sh"
+# shellcheck source=../../scripts/lib/dynalite.sh
+. "$top_srcdir/scripts/lib/dynalite.sh"
 trap cleanup EXIT
 
 # Nothing from the caller's AWS set-up may leak in.
