@@ -10,7 +10,7 @@
 # AUTH_ISSUER=$DEV_ISSUER, AUTH0_AUDIENCE=$DEV_AUDIENCE):
 #   DEV_ISSUER      the issuer of development tokens
 #   DEV_AUDIENCE    the audience of development tokens
-#   DEV_ISSUER_DIR  <project>/var/dev-issuer
+#   DEV_ISSUER_DIR  PORTAL_DEV_ISSUER_DIR, default <project>/var/dev-issuer
 #   DEV_JWKS_FILE   $DEV_ISSUER_DIR/jwks.json
 # Needs openssl and coreutils (basenc); flock (util-linux) when present.
 
@@ -18,7 +18,7 @@ DEV_ISSUER="https://turbotech-portal.local/"
 DEV_AUDIENCE="https://api.turbotech-portal.local"
 DEV_KEY_BITS=2048
 _devkeys_root=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/../.." && pwd)
-DEV_ISSUER_DIR="$_devkeys_root/var/dev-issuer"
+DEV_ISSUER_DIR="${PORTAL_DEV_ISSUER_DIR:-$_devkeys_root/var/dev-issuer}"
 DEV_JWKS_FILE="$DEV_ISSUER_DIR/jwks.json"
 
 # Upper-case hex on stdin -> unpadded base64url on stdout.

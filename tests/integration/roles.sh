@@ -21,7 +21,7 @@ if ! dynalite_start; then
 fi
 
 export AWS_ACCESS_KEY_ID=roles-test AWS_SECRET_ACCESS_KEY=roles-test AWS_REGION=us-east-1
-unset AWS_SESSION_TOKEN AWS_PROFILE PORTAL_ENV
+unset AWS_SESSION_TOKEN AWS_PROFILE PORTAL_ENV PORTAL_DEV_ISSUER_DIR
 # The development issuer, from a private copy of the scripts (so the
 # project's own var/dev-issuer is left alone): roles_test verifies its token.
 mkdir -p "$devtmp/scripts/lib"
