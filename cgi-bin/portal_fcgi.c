@@ -45,10 +45,6 @@
 #include "router.h"
 #include "util.h"
 
-#ifndef PORTAL_VERSION
-#define PORTAL_VERSION "0.0.0"
-#endif
-
 #define DEFAULT_THREADS		8
 #define MAX_THREADS		1024
 #define MAX_PROCESSES		64

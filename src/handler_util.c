@@ -411,12 +411,8 @@ json_round1(double v)
 	char text[64];
 	double r = round1(v);
 
-	if (r == trunc(r)) {
-		snprintf(text, sizeof text, "%.0f", r);
-		if (strcmp(text, "-0") == 0)
-			strcpy(text, "0");
+	if (r == trunc(r))
 		return json_object_new_int64((int64_t)r);
-	}
 	snprintf(text, sizeof text, "%.1f", r);
 	return json_object_new_double_s(r, text);
 }

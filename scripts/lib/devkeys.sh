@@ -10,7 +10,7 @@
 # AUTH_ISSUER=$DEV_ISSUER, AUTH0_AUDIENCE=$DEV_AUDIENCE):
 #   DEV_ISSUER      the issuer of development tokens
 #   DEV_AUDIENCE    the audience of development tokens
-#   DEV_ISSUER_DIR  <project>/var/dev-issuer
+#   DEV_ISSUER_DIR  PORTAL_DEV_ISSUER_DIR, default <project>/var/dev-issuer
 #   DEV_JWKS_FILE   $DEV_ISSUER_DIR/jwks.json
 # Needs openssl and coreutils (basenc); flock (util-linux) when present.
 
@@ -18,7 +18,7 @@ DEV_ISSUER="https://turbotech-portal.local/"
 DEV_AUDIENCE="https://api.turbotech-portal.local"
 DEV_KEY_BITS=2048
 _devkeys_root=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/../.." && pwd)
-DEV_ISSUER_DIR="$_devkeys_root/var/dev-issuer"
+DEV_ISSUER_DIR="${PORTAL_DEV_ISSUER_DIR:-$_devkeys_root/var/dev-issuer}"
 DEV_JWKS_FILE="$DEV_ISSUER_DIR/jwks.json"
 
 # Upper-case hex on stdin -> unpadded base64url on stdout.
@@ -80,4 +80,22 @@ devkeys_ensure() {
 		exec 9>&-
 	fi
 	return "$rc"
+}
+
+# Succeeds when the portal configured by the environment (AUTH_JWKS_URL,
+# AUTH0_DOMAIN) verifies tokens with the development key in $1 (default
+# DEV_ISSUER_DIR): no JWKS setting at all, or a file:// JWKS holding its kid.
+devkeys_verify_here() {
+	local dir=${1:-$DEV_ISSUER_DIR} url=${AUTH_JWKS_URL:-} kid
+
+	if [ -z "$url" ]; then
+		[ -z "${AUTH0_DOMAIN:-}" ]
+		return
+	fi
+	case $url in
+	file://*) ;;
+	*) return 1 ;;
+	esac
+	kid=$(cat "$dir/kid" 2>/dev/null) && [ -n "$kid" ] || return 1
+	grep -qF "\"$kid\"" "${url#file://}" 2>/dev/null
 }

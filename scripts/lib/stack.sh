@@ -11,10 +11,13 @@
 # STACK_NGINX_WORKERS, STACK_PERSIST=1 keeps dynalite
 # data on disk under STACK_DIR/dynamodb (scripts/run), every SPEC §3 variable.
 
+# The programs: in the build tree (make check's top_builddir), else the project.
+STACK_BUILDDIR=${top_builddir:-$ROOT}
+
 # shellcheck source=scripts/lib/devkeys.sh
 . "$ROOT/scripts/lib/devkeys.sh"
-# shellcheck source=tests/lib/dynalite.sh
-. "$ROOT/tests/lib/dynalite.sh"
+# shellcheck source=scripts/lib/dynalite.sh
+. "$ROOT/scripts/lib/dynalite.sh"
 
 # Writes the nginx configuration for this stack.
 stack_nginx_conf() {
@@ -84,13 +87,13 @@ stack_start() {
 	export CORS_ALLOW_ORIGINS=${CORS_ALLOW_ORIGINS-http://localhost:3000}
 
 	# Tables and seed data (idempotent).
-	"$ROOT/portalctl/portalctl" tables create >"$STACK_DIR/logs/portalctl.log" 2>&1 ||
+	"$STACK_BUILDDIR/portalctl/portalctl" tables create >"$STACK_DIR/logs/portalctl.log" 2>&1 ||
 		{ cat "$STACK_DIR/logs/portalctl.log" >&2; return 1; }
-	"$ROOT/portalctl/portalctl" seed >>"$STACK_DIR/logs/portalctl.log" 2>&1 ||
+	"$STACK_BUILDDIR/portalctl/portalctl" seed --file "$ROOT/data/seed-data.json" >>"$STACK_DIR/logs/portalctl.log" 2>&1 ||
 		{ cat "$STACK_DIR/logs/portalctl.log" >&2; return 1; }
 
 	# The workers.
-	"${STACK_FCGI:-$ROOT/cgi-bin/portal-fcgi}" --socket "$STACK_SOCKET" \
+	"${STACK_FCGI:-$STACK_BUILDDIR/cgi-bin/portal-fcgi}" --socket "$STACK_SOCKET" \
 		--processes "${STACK_PROCESSES:-$(nproc)}" --threads "${STACK_THREADS:-8}" \
 		>>"$STACK_DIR/logs/portal.log" 2>&1 &
 	echo $! >"$STACK_DIR/run/portal-fcgi.pid"

@@ -8,7 +8,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 export top_srcdir top_builddir
-. "$top_srcdir/tests/lib/dynalite.sh"
+. "$top_srcdir/scripts/lib/dynalite.sh"
 
 STANDIN_START_TIMEOUT_S=30
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ddb-test.XXXXXX") || exit 1

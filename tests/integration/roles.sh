@@ -7,8 +7,8 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 program="$top_builddir/tests/integration/roles_test"
 
-# shellcheck source=tests/lib/dynalite.sh
-. "$top_srcdir/tests/lib/dynalite.sh"
+# shellcheck source=scripts/lib/dynalite.sh
+. "$top_srcdir/scripts/lib/dynalite.sh"
 devtmp=$(mktemp -d "${TMPDIR:-/tmp}/roles-devissuer.XXXXXX") || exit 1
 trap 'dynalite_stop; rm -rf "$devtmp"' EXIT
 
@@ -21,7 +21,7 @@ if ! dynalite_start; then
 fi
 
 export AWS_ACCESS_KEY_ID=roles-test AWS_SECRET_ACCESS_KEY=roles-test AWS_REGION=us-east-1
-unset AWS_SESSION_TOKEN AWS_PROFILE PORTAL_ENV
+unset AWS_SESSION_TOKEN AWS_PROFILE PORTAL_ENV PORTAL_DEV_ISSUER_DIR
 # The development issuer, from a private copy of the scripts (so the
 # project's own var/dev-issuer is left alone): roles_test verifies its token.
 mkdir -p "$devtmp/scripts/lib"

@@ -58,14 +58,14 @@ cleanup() {
 	dynalite_stop
 	rm -rf "$tmp"
 }
-# shellcheck source=../lib/dynalite.sh
-. "$top_srcdir/tests/lib/dynalite.sh"
+# shellcheck source=../../scripts/lib/dynalite.sh
+. "$top_srcdir/scripts/lib/dynalite.sh"
 trap cleanup EXIT
 
 # Nothing from the caller's AWS set-up may leak in.
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
 	AWS_CONTAINER_CREDENTIALS_RELATIVE_URI PORTAL_ENV LOG_LEVEL AUTH0_DOMAIN AUTH_ISSUER \
-	AUTH_JWKS_URL AUTH0_AUDIENCE CORS_ALLOW_ORIGINS
+	AUTH_JWKS_URL AUTH0_AUDIENCE CORS_ALLOW_ORIGINS PORTAL_DEV_ISSUER_DIR
 export AWS_EC2_METADATA_DISABLED=true HOME=$tmp
 export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-0}
 if ! dynalite_start 2>"$tmp/dynalite.err"; then
@@ -77,7 +77,7 @@ fi
 export PORTAL_TABLE_PREFIX="lambda-$$-"
 
 # --- the store and the development issuer -------------------------------
-"$PORTALCTL" tables create >"$tmp/pctl.out" 2>&1 && "$PORTALCTL" seed >>"$tmp/pctl.out" 2>&1
+"$PORTALCTL" tables create >"$tmp/pctl.out" 2>&1 && "$PORTALCTL" seed --file "$top_srcdir/data/seed-data.json" >>"$tmp/pctl.out" 2>&1
 ok $? "portalctl creates and seeds the tables" || diag "$tmp/pctl.out"
 
 # A private copy of the dev issuer (the project's var/dev-issuer is left alone).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# openapi_routes.sh - keeps openapi.yaml true to the code (issue 4): every
+# openapi_routes.sh - keeps openapi.yaml true to the code: every
 # route of src/router.c's table is documented with the same method, path and
 # x-min-role, nothing else is, and the document's structure holds (valid
 # YAML, refs resolve, path parameters declared, the statuses the router can

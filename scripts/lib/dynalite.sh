@@ -1,5 +1,5 @@
-# dynalite.sh - start and stop a private dynalite (local DynamoDB) for tests
-# and scripts. Bash only. Source it, then:
+# dynalite.sh - start and stop a private dynalite (local DynamoDB) for scripts
+# and tests. Bash only. Source it, then:
 #
 #   dynalite_start [DATA_DIR]   # in memory without DATA_DIR, LevelDB under it with
 #   trap dynalite_stop EXIT
