@@ -157,9 +157,11 @@ raw_http() {
 	: >"$tmp/body"
 	# shellcheck disable=SC2059
 	printf -- "$@" >"$tmp/request"
-	HTTP_STATUS=$(python3 - "${STACK_URL##*:}" "$HDRS" "$tmp/body" "$tmp/request" <<'PY'
-import socket, sys, time
+	HTTP_STATUS=$(python3 - "${STACK_URL##*:}" "$HDRS" "$tmp/body" "$tmp/request" \
+		"${ROUTES_RECORD_FILE:-}" "${BATS_TEST_DESCRIPTION:-}" <<'PY'
+import json, socket, sys, time
 port, hdr_file, body_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+record_file, test = sys.argv[5], sys.argv[6]
 data = open(sys.argv[4], "rb").read()
 s = socket.create_connection(("127.0.0.1", port), timeout=3)
 try:
@@ -185,7 +187,32 @@ head, sep, body = got.partition(b"\r\n\r\n")
 open(hdr_file, "wb").write(head + sep)
 open(body_file, "wb").write(body)
 line = head.split(b"\r\n", 1)[0].split()
-print(line[1].decode() if len(line) > 1 and got.startswith(b"HTTP/") else "000")
+status = line[1].decode() if len(line) > 1 and got.startswith(b"HTTP/") else "000"
+print(status)
+if record_file and status != "000":
+    # The same record as `api` writes (request headers as sent).
+    req_head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    req_line = (req_head[0].split(" ") + ["", ""])[:2]
+    p, _, q = req_line[1].partition("?")
+    req_headers, headers = {}, {}
+    for l in req_head[1:]:
+        if ":" in l:
+            k, v = l.split(":", 1)
+            req_headers[k.strip().lower()] = v.strip()
+    req_headers.pop("authorization", None)
+    for l in head.decode("latin-1").split("\r\n")[1:]:
+        if ":" in l:
+            k, v = l.split(":", 1)
+            k = k.strip().lower()
+            headers[k] = headers[k] + ", " + v.strip() if k in headers else v.strip()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    with open(record_file, "a") as f:
+        f.write(json.dumps({"test": test, "method": req_line[0].upper(), "path": p, "query": q,
+                            "request_headers": req_headers, "status": int(status),
+                            "headers": headers, "body": text}) + "\n")
 PY
 ) || HTTP_STATUS=000
 	BODY=$(cat "$tmp/body")
