@@ -179,6 +179,17 @@ expect_cors() {
 	[[ $BODY != *"<html"* ]] || fail "HTML: $BODY"
 }
 
+@test "nginx waits for a worker longer than the longest request budget (29 s) plus a 5 s margin" {
+	# SPEC §3: PORTAL_REQUEST_TIMEOUT_MS is at most 29000; the worker answers
+	# 503 itself when the budget ends, so nginx must not give up first.
+	local d v
+	for d in fastcgi_read_timeout fastcgi_send_timeout; do
+		v=$(sed -n "s/^[[:space:]]*$d[[:space:]]\{1,\}\([0-9]\{1,\}\)s;.*/\1/p" "$STACK_DIR/nginx/site.conf")
+		[ -n "$v" ] || fail "$d is not set in seconds in the site" || return 1
+		[ "$v" -ge 34 ] || fail "$d is ${v}s; it must be at least 34s" || return 1
+	done
+}
+
 # Last: it stops the workers.
 @test "the workers gone: 503 unavailable as JSON with Retry-After, X-Request-Id and CORS" {
 	local pid
