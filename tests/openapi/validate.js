@@ -20,7 +20,8 @@
 //   - the status is listed for the operation, or is one nginx gives on any
 //     path (400, 404, 405, 413, 414, 431, 501, 503, 505: components.responses);
 //   - the body is JSON and valid against the response's schema (no body for
-//     204 and HEAD), and its Content-Type is the documented one;
+//     204 and HEAD), and its Content-Type is the documented one, with
+//     charset=utf-8;
 //   - every header sent (transport headers aside) is documented for that
 //     response, with a valid value, and every header marked required is sent.
 'use strict';
@@ -168,6 +169,9 @@ async function main() {
       const ct = ((r.headers || {})['content-type'] || '').split(';')[0].trim().toLowerCase();
       if (!Object.keys(content).includes(ct)) {
         out.push(`${where}: Content-Type ${ct || '(none)'} is not ${Object.keys(content).join(', ')}`);
+      } else if (ct === 'application/json'
+        && !/;\s*charset=utf-8\s*$/i.test((r.headers || {})['content-type'] || '')) {
+        out.push(`${where}: Content-Type without charset=utf-8 (SPEC §5)`);
       }
       let body;
       try {
