@@ -293,6 +293,9 @@ request_from_params(struct request *req, char **envp)
 			script = value;
 		else if (nlen == 9 && strncmp(*e, "PATH_INFO", 9) == 0)
 			path_info = value;
+		else if (nlen == 17 && strncmp(*e, "PORTAL_REQUEST_ID", 17) == 0)
+			/* nginx's $request_id: the router's id when the caller sent no sane one. */
+			snprintf(req->request_id, sizeof req->request_id, "%s", value);
 		else if (nlen == 11 && strncmp(*e, "REMOTE_ADDR", 11) == 0)
 			req->remote_addr = xstrdup(value);
 		else if (nlen == 12 && strncmp(*e, "CONTENT_TYPE", 12) == 0)

@@ -57,21 +57,34 @@ struct segments {
 	bool	 too_many;
 };
 
-/* Splits "/api/a/b" into {"api","a","b"}; empty segments (//, trailing /) are kept out. */
+/* Splits "/api/a/b" into {"api","a","b"}. A path that does not start with '/'
+ * or has an empty segment ("//", a trailing '/', "/") matches no route: one
+ * URL per resource (SPEC §5), so it is marked like an over-long one. */
 static void
 split_path(const char *path, struct segments *s)
 {
-	char *save = NULL;
+	char *p, *slash;
 
 	memset(s, 0, sizeof *s);
 	s->copy = xstrdup(path);
-	for (char *tok = strtok_r(s->copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+	if (s->copy[0] != '/')
+		goto no_route;
+	for (p = s->copy + 1;; p = slash + 1) {
+		if ((slash = strchr(p, '/')) != NULL)
+			*slash = '\0';
+		if (*p == '\0')
+			goto no_route;
 		if (s->n == MAX_SEGMENTS) {
 			s->too_many = true;
-			break;
+			return;
 		}
-		s->seg[s->n++] = tok;
+		s->seg[s->n++] = p;
+		if (slash == NULL)
+			return;
 	}
+no_route:
+	s->n = 0;
+	s->too_many = true;
 }
 
 /* The route table's patterns split into segments once; NULL marks {param}. */
@@ -142,7 +155,8 @@ request_id_sane(const char *id)
 	return true;
 }
 
-/* Sets req->request_id from the caller's header or a new random one. */
+/* Sets req->request_id from the caller's header, else from the one the entry
+ * point put there (nginx's $request_id on FastCGI), else a new random one. */
 static void
 assign_request_id(struct request *req)
 {
@@ -153,6 +167,8 @@ assign_request_id(struct request *req)
 		snprintf(req->request_id, sizeof req->request_id, "%s", given);
 		return;
 	}
+	if (request_id_sane(req->request_id))
+		return;
 	random_bytes_fast(raw, sizeof raw);
 	hex_encode(raw, sizeof raw, req->request_id);
 }

@@ -58,6 +58,19 @@ ensure_dynalite() {
 	fi
 }
 
+# Installs the OpenAPI contract tools (Redocly CLI, openapi-backend; pinned
+# in tools/openapi/package-lock.json) into the tree, again when the lock
+# file changes.
+ensure_openapi_tools() {
+	local dir=$ROOT/tools/openapi
+	if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+		[ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		say "installing the OpenAPI tools (npm, into tools/openapi)"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+			die "npm ci in tools/openapi failed"
+	fi
+}
+
 # Builds in the source tree (autoreconf + configure the first time).
 build_project() {
 	(

@@ -12,7 +12,8 @@
 #
 # Overrides (for trying it on scratch copies): OPENAPI_ROUTER (router.c),
 # OPENAPI_SPEC (openapi.yaml), OPENAPI_CONFIGURE_AC, OPENAPI_SRCDIR (the
-# directory of *.c files whose error codes the document must list).
+# directory of *.c files whose error codes the document must list),
+# OPENAPI_NGINX (the nginx site, whose own error codes it must list too).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -21,6 +22,7 @@ export OPENAPI_ROUTER="${OPENAPI_ROUTER:-$top_srcdir/src/router.c}"
 export OPENAPI_SPEC="${OPENAPI_SPEC:-$top_srcdir/openapi.yaml}"
 export OPENAPI_CONFIGURE_AC="${OPENAPI_CONFIGURE_AC:-$top_srcdir/configure.ac}"
 export OPENAPI_SRCDIR="${OPENAPI_SRCDIR:-$top_srcdir/src}"
+export OPENAPI_NGINX="${OPENAPI_NGINX:-$top_srcdir/nginx/turbotech-portal.conf}"
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "1..1"
@@ -38,6 +40,7 @@ ROUTER = os.environ["OPENAPI_ROUTER"]
 SPEC = os.environ["OPENAPI_SPEC"]
 CONFIGURE_AC = os.environ["OPENAPI_CONFIGURE_AC"]
 SRCDIR = os.environ["OPENAPI_SRCDIR"]
+NGINX = os.environ["OPENAPI_NGINX"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROLES = {"ROLE_NONE": "none", "ROLE_CLIENT": "client", "ROLE_TEAM": "team", "ROLE_ADMIN": "admin"}
@@ -228,7 +231,7 @@ STRUCTURE = [
     "every operation lists the statuses the router can answer on it (400, 401, 403, 413, 415, 500, 503)",
     "request bodies are required JSON objects with additionalProperties: false",
     "every response but 204 has a JSON schema, and carries X-Request-Id",
-    "the Error schema's code enum is exactly the codes the code sends",
+    "the Error schema's code enum is exactly the codes the code and nginx send",
 ]
 
 if yaml is None:
@@ -406,6 +409,15 @@ enum = set(((((error.get("properties") or {}).get("error") or {}).get("propertie
 sent = set()
 for path in glob.glob(os.path.join(SRCDIR, "*.c")):
     sent |= set(re.findall(r'response_error\(\s*\w+\s*,\s*\d+\s*,\s*"(\w+)"', read(path) or ""))
+# nginx's own errors: its status -> code map and the codes of its literal bodies.
+nginx_text = read(NGINX) or ""
+m = re.search(r"map\s+\$status\s+\$turbotech_error_code\s*\{(.*?)\}", nginx_text, re.S)
+nginx_codes = set(re.findall(r"^\s*(?:\d+|default)\s+(\w+)\s*;", m.group(1), re.M)) if m else set()
+nginx_codes |= set(re.findall(r'\\?"code\\?":\\?"(\w+)', nginx_text))
+if not nginx_codes:
+    check(False, "the error codes of %s are read" % os.path.basename(NGINX),
+          ["no `map $status $turbotech_error_code { ... }` in it"])
+sent |= nginx_codes
 problems = ["%s is sent by the code but not in the enum" % c for c in sorted(sent - enum)]
 problems += ["%s is in the enum but no code sends it" % c for c in sorted(enum - sent)]
 check(enum and sent and not problems, STRUCTURE[8], problems)

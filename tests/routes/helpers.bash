@@ -22,8 +22,16 @@ fi
 # shellcheck source=scripts/lib/stack.sh
 . "$ROUTES_ROOT/scripts/lib/stack.sh"
 
-# Seconds one curl call may take (the store's retries take about 13 s).
-ROUTES_CURL_MAX_S=30
+# Seconds one curl call may take: longer than nginx's fastcgi_read_timeout
+# (35 s), itself longer than a request's whole budget (at most 29 s), so a
+# slow answer is seen as the server's answer, not as curl giving up.
+ROUTES_CURL_MAX_S=40
+
+# Every `api` call is recorded (request and response, one JSON line each) in
+# $ROUTES_RECORD_DIR/<test file>.jsonl, for tests/openapi/contract.sh, which
+# validates the responses against openapi.yaml. ROUTES_RECORD_DIR= turns it
+# off.
+ROUTES_RECORD_DIR=${ROUTES_RECORD_DIR-${top_builddir:-$ROUTES_ROOT}/tests/openapi/records}
 
 # Starts the stack for this file and mints the three seeded users' tokens.
 routes_stack_start() {
@@ -37,6 +45,12 @@ routes_stack_start() {
 		tail -n 20 "$STACK_DIR"/logs/*.log >&2 2>/dev/null
 		routes_stack_stop
 		return 1
+	fi
+	if [ -n "$ROUTES_RECORD_DIR" ]; then
+		mkdir -p "$ROUTES_RECORD_DIR" || return 1
+		ROUTES_RECORD_FILE=$ROUTES_RECORD_DIR/$(basename "${BATS_TEST_FILENAME:-routes}" .bats).jsonl
+		: >"$ROUTES_RECORD_FILE"
+		export ROUTES_RECORD_FILE
 	fi
 	ADMIN=$("$ROOT/scripts/dev-token" --role admin) &&
 		TEAM=$("$ROOT/scripts/dev-token" --role team) &&
@@ -82,6 +96,127 @@ api() {
 	: >"$HDRS"
 	HTTP_STATUS=$(curl "${args[@]}" "$@" "$STACK_URL$path" 2>"$tmp/curl.err") || true
 	[ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+	BODY=$(cat "$tmp/body")
+	[ -n "${ROUTES_RECORD_FILE:-}" ] && _routes_record "$method" "$path" "$body" "$@"
+	return 0
+}
+
+# Appends the last exchange to ROUTES_RECORD_FILE as one JSON line:
+# {"test","method","path","query","request_headers","status","headers","body"}
+# (body as text, or null when it is not UTF-8). Request headers are the ones
+# given as -H arguments (the token is left out).
+_routes_record() {
+	local method=$1 path=$2 body=$3 tmp
+	shift 3
+	tmp=$(_routes_tmp)
+	[ "$HTTP_STATUS" != 000 ] || return 0
+	python3 - "$method" "$path" "$body" "$tmp/body" "$HDRS" "$HTTP_STATUS" \
+		"${BATS_TEST_DESCRIPTION:-}" "$@" >>"$ROUTES_RECORD_FILE" <<'PY' || true
+import json, sys
+method, path, reqbody, body_file, hdr_file, status, test = sys.argv[1:8]
+extra = sys.argv[8:]
+req_headers = {}
+for i, a in enumerate(extra):
+    if a == "-H" and i + 1 < len(extra) and ":" in extra[i + 1]:
+        k, v = extra[i + 1].split(":", 1)
+        req_headers[k.strip().lower()] = v.strip()
+    if a == "-X" and i + 1 < len(extra):
+        method = extra[i + 1]
+if reqbody != "-":
+    req_headers.setdefault("content-type", "application/json")
+headers = {}
+with open(hdr_file, "rb") as f:
+    for line in f.read().decode("latin-1").split("\n"):
+        line = line.rstrip("\r")
+        if line.startswith("HTTP/"):
+            headers = {}
+        elif ":" in line:
+            k, v = line.split(":", 1)
+            k = k.strip().lower()
+            headers[k] = headers[k] + ", " + v.strip() if k in headers else v.strip()
+with open(body_file, "rb") as f:
+    raw = f.read()
+try:
+    text = raw.decode("utf-8")
+except UnicodeDecodeError:
+    text = None
+p, _, q = path.partition("?")
+print(json.dumps({"test": test, "method": method.upper(), "path": p, "query": q,
+                  "request_headers": req_headers, "status": int(status),
+                  "headers": headers, "body": text}))
+PY
+}
+
+# raw_http FORMAT [ARGS...]: sends printf FORMAT ARGS to the stack's nginx as
+# raw bytes on one TCP connection and reads the answer (until the connection closes, the body is
+# complete, or 3 s pass); sets HTTP_STATUS ("000": no answer), HDRS and BODY
+# like `api`.
+raw_http() {
+	local tmp
+	tmp=$(_routes_tmp)
+	HDRS=$tmp/headers
+	: >"$HDRS"
+	: >"$tmp/body"
+	# shellcheck disable=SC2059
+	printf -- "$@" >"$tmp/request"
+	HTTP_STATUS=$(python3 - "${STACK_URL##*:}" "$HDRS" "$tmp/body" "$tmp/request" \
+		"${ROUTES_RECORD_FILE:-}" "${BATS_TEST_DESCRIPTION:-}" <<'PY'
+import json, socket, sys, time
+port, hdr_file, body_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+record_file, test = sys.argv[5], sys.argv[6]
+data = open(sys.argv[4], "rb").read()
+s = socket.create_connection(("127.0.0.1", port), timeout=3)
+try:
+    s.sendall(data)
+except OSError:
+    pass
+got, deadline = b"", time.time() + 3
+while time.time() < deadline:
+    try:
+        chunk = s.recv(65536)
+    except (socket.timeout, OSError):
+        break
+    if not chunk:
+        break
+    got += chunk
+    head, sep, body = got.partition(b"\r\n\r\n")
+    if sep:
+        cl = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n")
+              if l.lower().startswith(b"content-length:")]
+        if cl and len(body) >= int(cl[0]):
+            break
+head, sep, body = got.partition(b"\r\n\r\n")
+open(hdr_file, "wb").write(head + sep)
+open(body_file, "wb").write(body)
+line = head.split(b"\r\n", 1)[0].split()
+status = line[1].decode() if len(line) > 1 and got.startswith(b"HTTP/") else "000"
+print(status)
+if record_file and status != "000":
+    # The same record as `api` writes (request headers as sent).
+    req_head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    req_line = (req_head[0].split(" ") + ["", ""])[:2]
+    p, _, q = req_line[1].partition("?")
+    req_headers, headers = {}, {}
+    for l in req_head[1:]:
+        if ":" in l:
+            k, v = l.split(":", 1)
+            req_headers[k.strip().lower()] = v.strip()
+    req_headers.pop("authorization", None)
+    for l in head.decode("latin-1").split("\r\n")[1:]:
+        if ":" in l:
+            k, v = l.split(":", 1)
+            k = k.strip().lower()
+            headers[k] = headers[k] + ", " + v.strip() if k in headers else v.strip()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    with open(record_file, "a") as f:
+        f.write(json.dumps({"test": test, "method": req_line[0].upper(), "path": p, "query": q,
+                            "request_headers": req_headers, "status": int(status),
+                            "headers": headers, "body": text}) + "\n")
+PY
+) || HTTP_STATUS=000
 	BODY=$(cat "$tmp/body")
 }
 

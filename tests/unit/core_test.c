@@ -729,6 +729,93 @@ test_percent_decode_text(void **state)
 	assert_int_equal(percent_decode_text(d, false), -1);
 }
 
+/* ---- one URL per resource; the entry point's request id (nginx) ---- */
+
+/* Empty segments, a trailing slash, a missing leading slash: no route (404). */
+static void
+test_router_one_url_per_resource(void **state)
+{
+	static const char *const aliases[] = {
+		"/api//health", "//api/health", "/api/health/", "/api", "/api/", "/",
+		"api/health", "/api/deliverables/", "/api//deliverables",
+		"/api/deliverables//3", "/api/deliverables/3/", "/api/./health",
+		"/api/updates/1//read", "/api/users/me/",
+	};
+	struct response res;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(aliases); i++) {
+		route("GET", aliases[i], NULL, &res);
+		if (res.status != 404)
+			fail_msg("GET %s: %d, not 404", aliases[i], res.status);
+		assert_non_null(strstr(res.body.data, "\"not_found\""));
+		response_reset(&res);
+		route("OPTIONS", aliases[i], NULL, &res);
+		if (res.status != 404)
+			fail_msg("OPTIONS %s: %d, not 404", aliases[i], res.status);
+		response_reset(&res);
+	}
+	/* The canonical spellings still route (401: auth runs, no token). */
+	route("GET", "/api/deliverables", NULL, &res);
+	assert_int_equal(res.status, 401);
+	response_reset(&res);
+	route("GET", "/api/deliverables/3", NULL, &res);
+	assert_int_equal(res.status, 401);
+	response_reset(&res);
+	route("PUT", "/api/updates/1/read", NULL, &res);
+	assert_int_equal(res.status, 405);
+	response_reset(&res);
+}
+
+/* Runs GET /api/nope with a preset id (as portal-fcgi sets nginx's) and an
+ * optional X-Request-Id; returns the response's id (caller frees). */
+static char *
+routed_request_id(const char *preset, const char *header)
+{
+	struct request req;
+	struct response res;
+	char *id;
+
+	request_init(&req);
+	response_init(&res);
+	req.app = router_app;
+	request_set_method(&req, "GET");
+	request_set_path(&req, "/api/nope");
+	if (preset != NULL)
+		memcpy(req.request_id, preset, strlen(preset) + 1);	/* callers pass <= 64 chars */
+	if (header != NULL)
+		request_add_header(&req, "X-Request-Id", header);
+	router_handle(&req, &res);
+	id = xstrdup(response_header(&res, "X-Request-Id"));
+	request_reset(&req);
+	response_reset(&res);
+	return id;
+}
+
+/* The caller's sane id wins; else the entry point's (nginx's); else a new one. */
+static void
+test_router_request_id_from_entry(void **state)
+{
+	char *id;
+
+	(void)state;
+	id = routed_request_id("0123456789abcdef0123456789abcdef", NULL);
+	assert_string_equal(id, "0123456789abcdef0123456789abcdef");
+	free(id);
+	id = routed_request_id("0123456789abcdef0123456789abcdef", "caller-1");
+	assert_string_equal(id, "caller-1");
+	free(id);
+	id = routed_request_id("0123456789abcdef0123456789abcdef", "bad id");
+	assert_string_equal(id, "0123456789abcdef0123456789abcdef");
+	free(id);
+	id = routed_request_id("not sane!", NULL);
+	assert_string_not_equal(id, "not sane!");
+	assert_int_equal(strlen(id), 32);
+	free(id);
+}
+
+/* ---- end of the one-URL / request-id block ---- */
+
 int
 main(void)
 {
@@ -757,6 +844,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_router_cors, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_request_id, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_auth_required, router_setup, router_teardown),
+		cmocka_unit_test_setup_teardown(test_router_one_url_per_resource, router_setup, router_teardown),
+		cmocka_unit_test_setup_teardown(test_router_request_id_from_entry, router_setup, router_teardown),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
