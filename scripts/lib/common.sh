@@ -10,7 +10,7 @@ export PATH
 # Debian packages the project needs to build, run and test.
 PORTAL_APT_PACKAGES="build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libcurl4-openssl-dev libjson-c-dev libjwt-dev libssl-dev libcmocka-dev
-	nginx-light curl jq bats openssl zip unzip python3 python3-yaml binutils ca-certificates procps wrk"
+	nginx-light curl jq bats openssl zip unzip python3 python3-yaml binutils ca-certificates procps wrk chromium"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
@@ -58,8 +58,25 @@ ensure_dynalite() {
 	fi
 }
 
+# Installs the pinned npm tools of the API docs: Swagger UI (tools/swagger-ui,
+# embedded by the build) and playwright-core (tools/browser, drives the
+# system chromium in tests/browser). No install scripts run, no browser is
+# downloaded.
+ensure_docs_tools() {
+	local tool
+	for tool in swagger-ui:swagger-ui-dist browser:playwright-core; do
+		[ -d "$ROOT/tools/${tool%%:*}/node_modules/${tool#*:}" ] && continue
+		say "installing ${tool#*:} (npm, into tools/${tool%%:*})"
+		(cd "$ROOT/tools/${tool%%:*}" &&
+			PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCARF_ANALYTICS=false \
+			npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
+			die "npm ci in tools/${tool%%:*} failed"
+	done
+}
+
 # Builds in the source tree (autoreconf + configure the first time).
 build_project() {
+	ensure_docs_tools
 	(
 		cd "$ROOT" || exit 1
 		if [ ! -x configure ] || [ configure.ac -nt configure ]; then
