@@ -44,7 +44,8 @@ sys.stdout.write(head.decode())' "$2.raw" "$2"
 		fail "the served contract is not openapi.yaml converted"
 	[ "$BODY" = "$(cat "$BATS_TEST_TMPDIR/want.json")" ] || fail "the served bytes differ from the conversion"
 	expect_json '.openapi' '"3.0.3"'
-	expect_true '.paths["/api/openapi.json"].get and .paths["/api/docs"].get'
+	expect_true '.paths["/api/openapi.json"].get and .paths["/api/docs"].get and .paths["/api/digest/publish"].post'
+	expect_json '.paths["/api/digest/publish"].post["x-min-role"]' '"team"'
 	expect_json '.components.securitySchemes.bearerAuth.scheme' '"bearer"'
 	# A bad token is ignored on an open route.
 	api not.a.token GET /api/openapi.json
