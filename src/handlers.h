@@ -42,6 +42,11 @@ void handle_users_update(struct request *req, struct response *res);
 void handle_dashboard(struct request *req, struct response *res);
 void handle_digest(struct request *req, struct response *res);
 
+/* API docs (handler_docs.c): embedded files with ETag and If-None-Match. */
+void handle_openapi_json(struct request *req, struct response *res);
+void handle_docs_page(struct request *req, struct response *res);
+void handle_docs_asset(struct request *req, struct response *res);
+
 /* Answers a store failure: 503 unavailable + Retry-After when the store is
  * down or throttling, else 500 internal (details only in the log). */
 void reply_store_error(struct response *res, const struct ddb_error *err);

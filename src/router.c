@@ -47,6 +47,10 @@ static const struct route routes[] = {
 
 	{ .method = "GET", .pattern = "/api/dashboard", .handler = handle_dashboard, .min_role = ROLE_CLIENT },
 	{ .method = "GET", .pattern = "/api/digest", .handler = handle_digest, .min_role = ROLE_CLIENT },
+
+	{ .method = "GET", .pattern = "/api/openapi.json", .handler = handle_openapi_json, .min_role = ROLE_NONE },
+	{ .method = "GET", .pattern = "/api/docs", .handler = handle_docs_page, .min_role = ROLE_NONE },
+	{ .method = "GET", .pattern = "/api/docs/{asset}", .handler = handle_docs_asset, .min_role = ROLE_NONE },
 };
 
 /* The path split into raw (still encoded) segments. */

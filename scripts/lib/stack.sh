@@ -52,6 +52,7 @@ stack_nginx_conf() {
 	    -e "s|unix:/run/turbotech-portal/fcgi.sock|unix:$STACK_SOCKET|" \
 	    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
 	    -e "/# @CORS_ALLOW_ORIGINS@/r $cors" \
+	    -e "s|/usr/local/share/turbotech-portal/apidocs/|${STACK_APIDOCS:-$ROOT/apidocs}/|" \
 	    "$ROOT/nginx/turbotech-portal.conf" >"$STACK_DIR/nginx/site.conf"
 	# The access log carries the request id (the one in the response and in
 	# the workers' log lines).

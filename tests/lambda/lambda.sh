@@ -198,6 +198,21 @@ ev["body"] = json.dumps({"title": "big", "body": "x" * (64 * 1024), "type": "pro
 json.dump(ev, open(sys.argv[2], "w"))
 EOF
 
+# The API docs (issue 15): served on Lambda from the bytes embedded in
+# bootstrap. Events made from the health event with another path.
+docs_event() {	# NAME PATH [IF-NONE-MATCH]
+	jq --arg p "$2" --arg inm "${3:-}" '.rawPath = $p | .requestContext.http.path = $p
+		| .pathParameters.proxy = ($p | ltrimstr("/api/"))
+		| if $inm != "" then .headers["if-none-match"] = $inm else . end' \
+		"$EVENTS/v2_get_health.json" >"$tmp/$1.json"
+}
+python3 "$top_srcdir/src/docs/embed.py" --yaml-to-json "$top_srcdir/openapi.yaml" >"$tmp/openapi.json"
+openapi_etag="\"$(sha256sum "$tmp/openapi.json" | cut -c1-32)\""
+docs_event v2_get_openapi /api/openapi.json
+docs_event v2_get_openapi_304 /api/openapi.json "$openapi_etag"
+docs_event v2_get_docs /api/docs
+docs_event v2_get_docs_bundle /api/docs/swagger-ui-bundle.js
+
 events=(
 	"$EVENTS/v2_get_health.json"
 	"$EVENTS/v2_get_deliverables.json"
@@ -213,6 +228,8 @@ events=(
 for ((i = 0; i < DASHBOARD_RUNS; i++)); do
 	events+=("$EVENTS/v2_get_dashboard.json")
 done
+events+=("$tmp/v2_get_openapi.json" "$tmp/v2_get_openapi_304.json" "$tmp/v2_get_docs.json"
+	"$tmp/v2_get_docs_bundle.json")
 nevents=${#events[@]}
 
 start_standin run "${events[@]}"
@@ -299,6 +316,30 @@ for ((i = 0; i < DASHBOARD_RUNS; i++)); do
 		body "$id" | jq -e 'has("overall_progress") and .deliverables.total == 12' >/dev/null || all_dash=1
 done
 ok $all_dash "v2 GET /api/dashboard: 200 with overall_progress, $DASHBOARD_RUNS times"
+
+docs_n=$((11 + DASHBOARD_RUNS))
+id=$(printf '%02d-v2_get_openapi' $docs_n)
+resp $id | jq -e --arg e "$openapi_etag" '.statusCode == 200 and .isBase64Encoded == false
+	and .headers.ETag == $e and (.headers["Cache-Control"] | startswith("public, max-age="))
+	and (.headers["Content-Type"] | startswith("application/json"))' >/dev/null &&
+	[ "$(body $id)" = "$(cat "$tmp/openapi.json")" ]
+ok $? "v2 GET /api/openapi.json without a token: openapi.yaml converted, ETag, public caching" ||
+	resp $id | cut -c1-400 | sed 's/^/#   /'
+id=$(printf '%02d-v2_get_openapi_304' $((docs_n + 1)))
+resp $id | jq -e --arg e "$openapi_etag" '.statusCode == 304 and .body == "" and .headers.ETag == $e' >/dev/null
+ok $? "v2 GET /api/openapi.json with If-None-Match: 304, no body" || resp $id | cut -c1-400 | sed 's/^/#   /'
+id=$(printf '%02d-v2_get_docs' $((docs_n + 2)))
+resp $id | jq -e '.statusCode == 200 and (.headers["Content-Type"] | startswith("text/html"))
+	and (.headers["Content-Security-Policy"] | contains("default-src \u0027none\u0027"))
+	and (.body | contains("docs/swagger-ui-bundle.js?v="))' >/dev/null
+ok $? "v2 GET /api/docs without a token: the Swagger UI page with its CSP" || resp $id | cut -c1-400 | sed 's/^/#   /'
+id=$(printf '%02d-v2_get_docs_bundle' $((docs_n + 3)))
+resp $id | jq -j '.body' >"$tmp/bundle.js" 2>/dev/null
+resp $id | jq -e '.statusCode == 200 and .isBase64Encoded == false
+	and .headers["Content-Type"] == "text/javascript; charset=utf-8"' >/dev/null &&
+	cmp -s "$tmp/bundle.js" "$top_builddir/apidocs/swagger-ui-bundle.js"
+ok $? "v2 GET /api/docs/swagger-ui-bundle.js: the same bytes nginx serves, as JavaScript" ||
+	resp $id | cut -c1-300 | sed 's/^/#   /'
 
 # Logs: JSON lines only, carrying the Lambda request id and the trace id.
 bad_lines=$(grep -cv '^{' "$tmp/bootstrap.err")
