@@ -41,6 +41,7 @@ void handle_users_update(struct request *req, struct response *res);
 
 void handle_dashboard(struct request *req, struct response *res);
 void handle_digest(struct request *req, struct response *res);
+void handle_digest_publish(struct request *req, struct response *res);
 
 /* Answers a store failure: 503 unavailable + Retry-After when the store is
  * down or throttling, else 500 internal (details only in the log). */

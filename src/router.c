@@ -46,6 +46,7 @@ static const struct route routes[] = {
 
 	{ .method = "GET", .pattern = "/api/dashboard", .handler = handle_dashboard, .min_role = ROLE_CLIENT },
 	{ .method = "GET", .pattern = "/api/digest", .handler = handle_digest, .min_role = ROLE_CLIENT },
+	{ .method = "POST", .pattern = "/api/digest/publish", .handler = handle_digest_publish, .min_role = ROLE_TEAM },
 };
 
 /* The path split into raw (still encoded) segments. */
@@ -264,9 +265,12 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 			if (!route_matches(i, s))
 				continue;
 			path_known = true;
+			if (req->route_pattern == NULL)
+				req->route_pattern = routes[i].pattern;
 			if (strcmp(routes[i].method, req->method) == 0 ||
 			    (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
 				route = &routes[i];
+				req->route_pattern = route->pattern;
 				break;
 			}
 		}
