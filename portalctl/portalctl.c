@@ -23,6 +23,8 @@
 #include "seed.h"
 #include "util.h"
 
+#include "digest_cmd.h"
+
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
@@ -206,6 +208,7 @@ usage(FILE *f)
 	    "Commands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-40s %s\n", commands[i].synopsis, commands[i].summary);
+	fprintf(f, "  %-40s %s\n", "digest publish [--days N] [--json]", "post the digest to the feed (once an hour)");
 	fprintf(f,
 	    "\nOptions:\n"
 	    "  -h, --help      show this help\n"
@@ -1193,6 +1196,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[i], "digest") == 0)
+		return portalctl_digest_main(argc - i, argv + i, ctl.verbose);
 	if ((cmd = find_command(argc - i, argv + i, &used)) == NULL) {
 		if (is_group(argv[i])) {
 			if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
