@@ -8,6 +8,7 @@
  * one CloudWatch embedded metric format line. */
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,6 +299,44 @@ init_failed(struct runtime *rt, const char *type, const char *message)
 	}
 }
 
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+
+/* A fatal signal during start-up: reported to /runtime/init/error (with
+ * async-signal-safe calls only), then the process ends with status 1. */
+static void
+init_crash_handler(int sig)
+{
+	char msg[80] = "the runtime crashed during start-up (signal ";
+	size_t len = strlen(msg);
+	int n = sig;
+	char digits[12];
+	int i = 0;
+
+	do
+		digits[i++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0 && i < (int)sizeof digits);
+	while (i > 0 && len < sizeof msg - 2)
+		msg[len++] = digits[--i];
+	msg[len++] = ')';
+	msg[len] = '\0';
+	runtime_crash_report_send(ERROR_TYPE_INIT, msg);
+	_exit(1);
+}
+
+/* Installs (on) or removes (off) the start-up crash handler. */
+static void
+init_crash_guard(bool on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on ? init_crash_handler : SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = on ? SA_RESETHAND : 0;
+	for (size_t i = 0; i < ARRAY_LEN(fatal_signals); i++)
+		sigaction(fatal_signals[i], &sa, NULL);
+}
+
 /* Parses the command line; returns -1 after printing usage for a bad one. */
 static int
 parse_args(int argc, char **argv, struct lambda *l, bool *done)
@@ -428,16 +467,23 @@ main(int argc, char **argv)
 		    "inside AWS Lambda (or against a Runtime API stand-in); see --help\n");
 		return 2;
 	}
+	/* From here on a start-up failure of any kind reaches /runtime/init/error:
+	 * a fatal signal through the crash handler, libcurl failing to start
+	 * through the same socket-level report. */
+	if (runtime_crash_report_prepare(api) == 0)
+		init_crash_guard(true);
 	/* Lambda's advanced logging controls: JSON, or Text (our own JSON lines). */
 	format = config_env("AWS_LAMBDA_LOG_FORMAT");
 	if (format != NULL && ascii_casecmp(format, "JSON") == 0)
 		log_set_format(LOG_FORMAT_LAMBDA_JSON);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "bootstrap: libcurl failed to initialise\n");
+		log_error("start-up failed", LOG_S("error", "libcurl failed to initialise"));
+		runtime_crash_report_send(ERROR_TYPE_INIT, "libcurl failed to initialise");
 		return 1;
 	}
 	if ((l.rt = runtime_new(api)) == NULL) {
-		fprintf(stderr, "bootstrap: libcurl could not create a handle\n");
+		log_error("start-up failed", LOG_S("error", "libcurl could not create a handle"));
+		runtime_crash_report_send(ERROR_TYPE_INIT, "libcurl could not create a handle");
 		goto out_curl;
 	}
 
@@ -474,6 +520,8 @@ main(int argc, char **argv)
 	    LOG_S("ca_bundle", cfg.ca_bundle),
 	    LOG_I("init_ms", mono_ms() - started));
 
+	/* Started: a crash now ends an invocation, which Lambda reports itself. */
+	init_crash_guard(false);
 	rc = serve(&l) == 0 ? 0 : 1;
 	log_info("lambda runtime stopping", LOG_I("invocations", l.invocations));
 

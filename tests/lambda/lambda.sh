@@ -510,6 +510,29 @@ expect_init_error bothkeys Runtime.ConfigError DIGEST_API_KEY_SECRET "${secret_e
 	DIGEST_API_KEY_SECRET="$DIGEST_SECRET_NAME" DIGEST_API_KEY=plain
 ok $? "DIGEST_API_KEY_SECRET with DIGEST_API_KEY: Runtime.ConfigError" || diag "$tmp/bothkeys.err"
 
+# A crash during start-up (here: SIGSEGV while the secret is being read from a
+# slow Secrets Manager) is reported to /runtime/init/error, and the process ends.
+start_bg slowsecrets python3 "$SECRETS_STANDIN" --log "$tmp/slowsecrets.log" --region us-east-1 \
+	--key ASIALAMBDATEST=lambda-test-secret --secret "$DIGEST_SECRET_NAME=$DIGEST_SECRET_VALUE" --delay-s 30
+slow_port=$port
+start_standin crash
+env -i "${lambda_env[@]}" AUTH0_AUDIENCE="$DEV_AUDIENCE" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+	DIGEST_API_URL="http://127.0.0.1:$llm_port/v1" DIGEST_MODEL=m DIGEST_API_KEY_SECRET="$DIGEST_SECRET_NAME" \
+	AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$slow_port" \
+	"$task/bootstrap" >"$tmp/crash.out" 2>"$tmp/crash.err" &
+bpid=$!
+pids+=("$bpid")
+sleep 3
+kill -SEGV "$bpid" 2>/dev/null
+wait_for "$bpid" 20
+[ $rc -eq 1 ] &&
+	jq -e '.errorType == "Runtime.InitError" and (.errorMessage | test("crashed during start-up \\(signal 11\\)"))' \
+		"$tmp/crash/init.error" >/dev/null &&
+	jq -e '.["lambda-runtime-function-error-type"] == "Runtime.InitError"' "$tmp/crash/init.error.headers" >/dev/null &&
+	! grep -q '^next_request' "$tmp/crash/timeline.log"
+ok $? "a crash (SIGSEGV) during start-up: Runtime.InitError to /runtime/init/error, exit 1, no /next" ||
+	{ diag "$tmp/crash.err"; cat "$tmp/crash/init.error" 2>/dev/null | sed 's/^/#   /'; echo "# status $rc"; }
+
 # --- start-up failure: a missing setting -> /runtime/init/error ----------
 start_standin badcfg
 env -i "${lambda_env[@]}" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
