@@ -30,12 +30,14 @@ log_get_level(void)
 	return (enum log_level)log_level;
 }
 
+/* Sets the shape of the lines written from now on. */
 void
 log_set_format(enum log_format format)
 {
 	log_format = format;
 }
 
+/* The shape lines are written in. */
 enum log_format
 log_get_format(void)
 {

@@ -69,6 +69,7 @@ out:
 	return rc;
 }
 
+/* Frees what endpoint_parse allocated. */
 static void
 endpoint_free(struct endpoint *ep)
 {
