@@ -89,6 +89,23 @@ same_hour_ahead() {
 	[ "$output" = 2 ] || fail "digests in the feed: $output"
 }
 
+@test "publish: 6 concurrent publishes of one period post once (one 201, five 200, one id)" {
+	same_hour_ahead
+	local i codes ids tmp
+	tmp=$(_routes_tmp)
+	for ((i = 0; i < 6; i++)); do
+		curl -sS --max-time "$ROUTES_CURL_MAX_S" -o "$tmp/c$i.body" -w '%{http_code}\n' -X POST \
+			-H "Authorization: Bearer $TEAM" "$STACK_URL/api/digest/publish?days=14" >"$tmp/c$i.code" &
+	done
+	wait
+	codes=$(cat "$tmp"/c?.code | sort | uniq -c | awk '{ print $2 "x" $1 }' | tr '\n' ' ')
+	[ "$codes" = "200x5 201x1 " ] || fail "statuses: $codes" || return 1
+	ids=$(cat "$tmp"/c?.body | jq -r .id | sort -u)
+	[[ $ids == *-digest14 ]] && [ "$(wc -l <<<"$ids")" -eq 1 ] || fail "ids: $ids" || return 1
+	api client GET '/api/updates?limit=100'
+	expect_json '[.items[] | select(.id | endswith("-digest14"))] | length' 1
+}
+
 @test "a digest does not summarise earlier digests" {
 	api client GET '/api/digest?days=7'
 	expect_status 200
