@@ -410,7 +410,45 @@ events_to_request(const char *event, size_t len, struct request *req,
 		rc = from_v1(root, req, cause);
 	} else
 		rc = fail(cause, "event is not an API Gateway or Function URL HTTP event "
-		    "(neither \"version\": \"2.0\" nor \"httpMethod\")");
+		    "(neither \"version\": \"2.0\" nor \"httpMethod\") nor an EventBridge "
+		    "scheduled event (\"source\": \"aws.events\", \"detail-type\": \"Scheduled Event\")");
+	json_object_put(root);
+	return rc;
+}
+
+/* "source": "aws.events" and "detail-type": "Scheduled Event", detail.days optional. */
+int
+events_scheduled(const char *event, size_t len, long def_days, long max_days,
+    long *days, char **cause)
+{
+	json_object *root, *detail, *v;
+	const char *source, *type;
+	char *ignored = NULL;
+	int rc = 1;
+
+	*cause = NULL;
+	*days = def_days;
+	if (event == NULL || len == 0 || (root = parse_event(event, len, &ignored)) == NULL) {
+		free(ignored);
+		return 0;
+	}
+	source = get_string(root, "source");
+	type = get_string(root, "detail-type");
+	if (source == NULL || type == NULL || strcmp(source, "aws.events") != 0 ||
+	    strcmp(type, "Scheduled Event") != 0) {
+		json_object_put(root);
+		return 0;
+	}
+	detail = get_object(root, "detail");
+	if (detail != NULL && json_object_object_get_ex(detail, "days", &v)) {
+		int64_t n;
+
+		if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 1 ||
+		    n > max_days)
+			rc = fail(cause, "scheduled event: detail.days must be an integer from 1 to %ld", max_days);
+		else
+			*days = (long)n;
+	}
 	json_object_put(root);
 	return rc;
 }

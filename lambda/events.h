@@ -1,6 +1,7 @@
 /* events.h - Lambda HTTP events to and from the library's request and response:
  * API Gateway HTTP API payload 2.0 and Function URL events ("version": "2.0"),
- * and API Gateway REST API payload 1.0 ("httpMethod"). */
+ * and API Gateway REST API payload 1.0 ("httpMethod"); and EventBridge
+ * scheduled events ("source": "aws.events", "detail-type": "Scheduled Event"). */
 #ifndef PORTAL_LAMBDA_EVENTS_H
 #define PORTAL_LAMBDA_EVENTS_H
 
@@ -29,6 +30,14 @@ int events_to_request(const char *event, size_t len, struct request *req,
 /* The response as the event's source expects it, as JSON text the caller frees;
  * *len is its length. Bodies that are not UTF-8 go base64-encoded. */
 char *events_from_response(const struct response *res, enum events_format format, size_t *len);
+
+/* Recognises an EventBridge scheduled event. 1 when it is one, with *days
+ * from its "detail" ({"days": N}, N in 1..max_days) or def_days when the
+ * detail has none; 0 when the event is something else (or not JSON: then
+ * events_to_request names the problem); -1 with *cause (caller frees) for a
+ * scheduled event whose detail is wrong. */
+int events_scheduled(const char *event, size_t len, long def_days, long max_days,
+    long *days, char **cause);
 
 /* Name of a format for logs ("2.0" or "1.0"). */
 const char *events_format_name(enum events_format format);

@@ -1,9 +1,13 @@
 /* runtime.c - the Lambda Runtime API client over one reused curl handle. */
 #include <ctype.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -340,4 +344,113 @@ runtime_init_error(struct runtime *rt, const char *error_type, const char *messa
 
 	free(body);
 	return rc;
+}
+
+/* The pre-resolved address and Host of the Runtime API, for crash reports. */
+static struct {
+	struct sockaddr_storage	addr;
+	socklen_t		addrlen;
+	char			host[256];
+	int			ready;
+} crash_report;
+
+#define CRASH_REPORT_TIMEOUT_S	2
+#define CRASH_REPORT_MAX	2048
+
+/* Resolves host:port now (getaddrinfo is not async-signal-safe). */
+int
+runtime_crash_report_prepare(const char *api)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256];
+	const char *colon = api != NULL ? strrchr(api, ':') : NULL;
+	size_t len;
+
+	if (colon == NULL || (len = (size_t)(colon - api)) == 0 || len >= sizeof host ||
+	    strlen(api) >= sizeof crash_report.host)
+		return -1;
+	memcpy(host, api, len);
+	host[len] = '\0';
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || res == NULL)
+		return -1;
+	memcpy(&crash_report.addr, res->ai_addr, res->ai_addrlen);
+	crash_report.addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(crash_report.host, sizeof crash_report.host, "%s", api);
+	crash_report.ready = 1;
+	return 0;
+}
+
+/* Appends s at *p within end (async-signal-safe). */
+static void
+crash_append(char **p, const char *end, const char *s)
+{
+	while (*s != '\0' && *p < end)
+		*(*p)++ = *s++;
+}
+
+/* Appends n in decimal (async-signal-safe). */
+static void
+crash_append_num(char **p, const char *end, size_t n)
+{
+	char digits[24];
+	int i = 0;
+
+	do
+		digits[i++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0 && i < (int)sizeof digits);
+	while (i > 0 && *p < end)
+		*(*p)++ = digits[--i];
+}
+
+/* One POST over a fresh connection, with only async-signal-safe calls. */
+void
+runtime_crash_report_send(const char *error_type, const char *message)
+{
+	char body[CRASH_REPORT_MAX / 2], req[CRASH_REPORT_MAX], *p, *end, reply[64];
+	struct timeval tv = { .tv_sec = CRASH_REPORT_TIMEOUT_S };
+	size_t body_len, off = 0;
+	ssize_t w;
+	int fd;
+
+	if (!crash_report.ready)
+		return;
+	p = body;
+	end = body + sizeof body;
+	crash_append(&p, end, "{\"errorMessage\":\"");
+	crash_append(&p, end - 40, message);
+	crash_append(&p, end, "\",\"errorType\":\"");
+	crash_append(&p, end - 20, error_type);
+	crash_append(&p, end, "\",\"stackTrace\":[]}");
+	body_len = (size_t)(p - body);
+	p = req;
+	end = req + sizeof req;
+	crash_append(&p, end, "POST /" RUNTIME_API_VERSION "/runtime/init/error HTTP/1.1\r\nHost: ");
+	crash_append(&p, end, crash_report.host);
+	crash_append(&p, end, "\r\nContent-Type: application/json\r\n" ERROR_TYPE_HEADER ": ");
+	crash_append(&p, end, error_type);
+	crash_append(&p, end, "\r\nConnection: close\r\nContent-Length: ");
+	crash_append_num(&p, end, body_len);
+	crash_append(&p, end, "\r\n\r\n");
+	if ((size_t)(end - p) < body_len)
+		return;
+	memcpy(p, body, body_len);
+	p += body_len;
+
+	fd = socket(crash_report.addr.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&crash_report.addr, crash_report.addrlen) == 0) {
+		while (off < (size_t)(p - req) && (w = write(fd, req + off, (size_t)(p - req) - off)) > 0)
+			off += (size_t)w;
+		/* Wait for the answer (or the time-out), so the report is taken before we exit. */
+		if (read(fd, reply, sizeof reply) < 0)
+			(void)0;
+	}
+	close(fd);
 }

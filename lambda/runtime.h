@@ -51,6 +51,15 @@ int runtime_invocation_error(struct runtime *rt, const char *request_id,
 /* Posts {"errorMessage","errorType"} for a failed start-up. 0, or -1 with *cause. */
 int runtime_init_error(struct runtime *rt, const char *error_type, const char *message,
     char **cause);
+/* A last-resort report to /runtime/init/error for failures that cannot use
+ * the client: libcurl not starting, or a fatal signal during start-up.
+ * _prepare resolves api (host:port) once, at start-up; _send then uses only
+ * async-signal-safe calls (socket, connect, write, read, close), so a signal
+ * handler may call it. error_type and message are plain ASCII without quotes
+ * or backslashes. _prepare returns 0 or -1 (api not usable). */
+int runtime_crash_report_prepare(const char *api);
+void runtime_crash_report_send(const char *error_type, const char *message);
+
 /* HTTP requests made so far (tests). */
 unsigned runtime_request_count(const struct runtime *rt);
 

@@ -23,7 +23,8 @@
 	X(cmd_export_entry)		\
 	X(cmd_import_entry)		\
 	X(cmd_users_list_entry)		\
-	X(cmd_users_set_role_entry)
+	X(cmd_users_set_role_entry)	\
+	X(cmd_digest_publish_entry)
 
 #define COMMAND_DECLARE(entry)	extern const struct ctl_command entry;
 #define COMMAND_ADDRESS(entry)	&entry,
@@ -87,7 +88,8 @@ parse_args(const struct ctl_command *cmd, int argc, char **argv, struct args *a,
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 
-		if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+		if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0 ||
+		    ((cmd->options & OPT_OWN) && strcmp(arg, "--help") != 0 && strcmp(arg, "-h") != 0)) {
 			positional[a->argc++] = argv[i];
 			continue;
 		}

@@ -27,6 +27,7 @@ enum {
 	OPT_YES = 1 << 1,
 	OPT_JSON = 1 << 2,
 	OPT_FILE = 1 << 3,
+	OPT_OWN = 1 << 4,	/* the command parses its own options (all but --help) */
 };
 
 /* Parsed command line of one command (argv borrowed from main's). */

@@ -1,10 +1,14 @@
 /* handler_digest.c - GET /api/digest?days=N: a markdown summary of the last
- * N days, written by the LLM when one is configured, else built in. */
+ * N days, written by the LLM when one is configured, else built in; POST
+ * /api/digest/publish?days=N: the same digest posted to the feed. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "auth.h"
 #include "config.h"
 #include "digest.h"
+#include "digest_publish.h"
 #include "handlers.h"
 #include "model_dashboard.h"
 
@@ -40,7 +44,7 @@ handle_digest(struct request *req, struct response *res)
 	struct dashboard_data loaded;
 	struct digest_result result;
 	struct ddb_error err;
-	json_object *data, *root, *period;
+	json_object *data, *root, *period, *updates;
 	char from[21], to[21], generated[21];
 	time_t now;
 	long days;
@@ -52,7 +56,9 @@ handle_digest(struct request *req, struct response *res)
 		return;
 	}
 	now = time(NULL);
-	data = digest_period_data(loaded.deliverables, loaded.metrics, loaded.updates, now, days);
+	updates = digest_publish_source_updates(loaded.updates);
+	data = digest_period_data(loaded.deliverables, loaded.metrics, updates, now, days);
+	json_object_put(updates);
 	digest_generate(req->app->cfg, data, req->deadline_ms, &result);
 
 	/* The period is always the current one, even when the text is cached. */
@@ -72,4 +78,38 @@ handle_digest(struct request *req, struct response *res)
 	json_object_put(data);
 	dashboard_data_free(&loaded);
 	response_json(res, 200, root);
+}
+
+/* POST /api/digest/publish (team): 201 with the update posted, or 200 with
+ * the one already posted for these days in this UTC hour. */
+void
+handle_digest_publish(struct request *req, struct response *res)
+{
+	struct digest_publish_author author;
+	struct ddb_error err;
+	json_object *update;
+	char *location;
+	bool posted;
+	long days;
+
+	if (days_or_reply(req, res, &days) == -1)
+		return;
+	if (req->user == NULL || req->user->id == NULL) {
+		response_error(res, 401, "unauthorized", "authentication required");
+		return;
+	}
+	author = (struct digest_publish_author){ .id = req->user->id, .name = req->user->name,
+	    .email = req->user->email };
+	if (digest_publish_run(req->app->ddb, req->app->cfg, days, &author, time(NULL),
+	    req->deadline_ms, &update, &posted, &err) != MODEL_OK) {
+		reply_store_error(res, &err);
+		return;
+	}
+	if (posted) {
+		location = xasprintf("/api/updates/%s", model_string(update, "id"));
+		response_set_header(res, "Location", location);
+		free(location);
+	}
+	response_json(res, posted ? 201 : 200, updates_item_view(update, req->user->id));
+	json_object_put(update);
 }

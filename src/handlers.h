@@ -41,6 +41,7 @@ void handle_users_update(struct request *req, struct response *res);
 
 void handle_dashboard(struct request *req, struct response *res);
 void handle_digest(struct request *req, struct response *res);
+void handle_digest_publish(struct request *req, struct response *res);
 
 /* API docs (handler_docs.c): embedded files with ETag and If-None-Match. */
 void handle_openapi_json(struct request *req, struct response *res);

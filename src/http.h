@@ -51,6 +51,9 @@ struct request {
 	int64_t		 started_ms;
 	int64_t		 deadline_ms;		/* 0 = none (Lambda sets one) */
 	unsigned	 ddb_calls_at_start;
+	const char	*route_pattern;		/* the matched route's pattern, like
+						 * "/api/metrics/{id}" (static); NULL
+						 * when no route matched the path */
 };
 
 struct response {

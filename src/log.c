@@ -1,4 +1,5 @@
-/* log.c - one JSON object per line on stderr. */
+/* log.c - one JSON object per line on stderr, in the project's shape or
+ * AWS Lambda's JSON log shape. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,11 +10,13 @@
 #include "util.h"
 
 static _Atomic int log_level = LOG_INFO;
+static _Atomic int log_format = LOG_FORMAT_PORTAL;
 static _Thread_local char log_request_id[80];
 static _Thread_local char log_trace_id[256];
 static _Thread_local char log_invocation_id[80];
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const level_names[] = { "debug", "info", "warn", "error", "fatal" };
+static const char *const level_names_upper[] = { "DEBUG", "INFO", "WARN", "ERROR", "FATAL" };
 
 void
 log_set_level(enum log_level level)
@@ -27,11 +30,25 @@ log_get_level(void)
 	return (enum log_level)log_level;
 }
 
-/* Parses a level name. */
+/* Sets the shape of the lines written from now on. */
+void
+log_set_format(enum log_format format)
+{
+	log_format = format;
+}
+
+/* The shape lines are written in. */
+enum log_format
+log_get_format(void)
+{
+	return (enum log_format)log_format;
+}
+
+/* Parses a level name (the threshold LOG_FATAL is not one LOG_LEVEL takes). */
 int
 log_level_parse(const char *s, enum log_level *out)
 {
-	for (size_t i = 0; i < ARRAY_LEN(level_names); i++) {
+	for (size_t i = 0; i <= LOG_ERROR; i++) {
 		if (ascii_casecmp(s, level_names[i]) == 0) {
 			*out = (enum log_level)i;
 			return 0;
@@ -138,61 +155,121 @@ json_escape(struct buf *b, const char *s)
 	buf_append(b, "\"", 1);
 }
 
-/* Writes one line with one write(2), so lines of threads never interleave. */
+/* Appends ,"key":value for each field. */
+static void
+append_fields(struct buf *b, const struct log_field *fields)
+{
+	for (const struct log_field *f = fields; f != NULL && f->type != LOG_T_END; f++) {
+		if (f->type == LOG_T_BEGIN)
+			continue;
+		buf_append(b, ",", 1);
+		json_escape(b, f->key);
+		buf_append(b, ":", 1);
+		switch (f->type) {
+		case LOG_T_STR:
+			if (f->s == NULL)
+				buf_puts(b, "null");
+			else
+				json_escape(b, f->s);
+			break;
+		case LOG_T_INT:
+			append_int(b, f->i);
+			break;
+		case LOG_T_DBL:
+			buf_printf(b, "%.3f", f->d);
+			break;
+		case LOG_T_BOOL:
+			buf_puts(b, f->i ? "true" : "false");
+			break;
+		default:
+			buf_puts(b, "null");
+		}
+	}
+}
+
+/* The project's shape: {"time","level","msg","request_id","aws_request_id","trace_id",...}. */
+static void
+format_portal(struct buf *b, enum log_level level, const char *msg)
+{
+	buf_puts(b, "{\"time\":\"");
+	append_time(b);
+	buf_puts(b, "\",\"level\":\"");
+	buf_puts(b, level_names[level]);
+	buf_puts(b, "\",\"msg\":");
+	json_escape(b, msg);
+	if (log_request_id[0] != '\0') {
+		buf_puts(b, ",\"request_id\":");
+		json_escape(b, log_request_id);
+	}
+	if (log_invocation_id[0] != '\0') {
+		buf_puts(b, ",\"aws_request_id\":");
+		json_escape(b, log_invocation_id);
+	}
+	if (log_trace_id[0] != '\0') {
+		buf_puts(b, ",\"trace_id\":");
+		json_escape(b, log_trace_id);
+	}
+}
+
+/* Lambda's JSON shape: {"timestamp","level","message","requestId","request_id","trace_id",...}. */
+static void
+format_lambda(struct buf *b, enum log_level level, const char *msg)
+{
+	buf_puts(b, "{\"timestamp\":\"");
+	append_time(b);
+	buf_puts(b, "\",\"level\":\"");
+	buf_puts(b, level_names_upper[level]);
+	buf_puts(b, "\",\"message\":");
+	json_escape(b, msg);
+	if (log_invocation_id[0] != '\0') {
+		buf_puts(b, ",\"requestId\":");
+		json_escape(b, log_invocation_id);
+	}
+	if (log_request_id[0] != '\0') {
+		buf_puts(b, ",\"request_id\":");
+		json_escape(b, log_request_id);
+	}
+	if (log_trace_id[0] != '\0') {
+		buf_puts(b, ",\"trace_id\":");
+		json_escape(b, log_trace_id);
+	}
+}
+
+/* Writes b with one write(2), so lines of threads never interleave. */
+static void
+write_buf(const struct buf *b)
+{
+	/* A failed log write has nowhere to be reported. */
+	if (write(STDERR_FILENO, b->data, b->len) < 0)
+		(void)0;
+}
+
+/* Writes one line in the current format. */
 void
 log_emit(enum log_level level, const char *msg, const struct log_field *fields)
 {
 	struct buf b = BUF_INIT;
 
-	if ((int)level < log_level)
+	if ((int)level < log_level || level >= LOG_FATAL)
 		return;
-	buf_puts(&b, "{\"time\":\"");
-	append_time(&b);
-	buf_puts(&b, "\",\"level\":\"");
-	buf_puts(&b, level_names[level]);
-	buf_puts(&b, "\",\"msg\":");
-	json_escape(&b, msg);
-	if (log_request_id[0] != '\0') {
-		buf_puts(&b, ",\"request_id\":");
-		json_escape(&b, log_request_id);
-	}
-	if (log_invocation_id[0] != '\0') {
-		buf_puts(&b, ",\"aws_request_id\":");
-		json_escape(&b, log_invocation_id);
-	}
-	if (log_trace_id[0] != '\0') {
-		buf_puts(&b, ",\"trace_id\":");
-		json_escape(&b, log_trace_id);
-	}
-	for (const struct log_field *f = fields; f != NULL && f->type != LOG_T_END; f++) {
-		if (f->type == LOG_T_BEGIN)
-			continue;
-		buf_append(&b, ",", 1);
-		json_escape(&b, f->key);
-		buf_append(&b, ":", 1);
-		switch (f->type) {
-		case LOG_T_STR:
-			if (f->s == NULL)
-				buf_puts(&b, "null");
-			else
-				json_escape(&b, f->s);
-			break;
-		case LOG_T_INT:
-			append_int(&b, f->i);
-			break;
-		case LOG_T_DBL:
-			buf_printf(&b, "%.3f", f->d);
-			break;
-		case LOG_T_BOOL:
-			buf_puts(&b, f->i ? "true" : "false");
-			break;
-		default:
-			buf_puts(&b, "null");
-		}
-	}
+	if (log_format == LOG_FORMAT_LAMBDA_JSON)
+		format_lambda(&b, level, msg);
+	else
+		format_portal(&b, level, msg);
+	append_fields(&b, fields);
 	buf_puts(&b, "}\n");
-	/* A failed log write has nowhere to be reported. */
-	if (write(STDERR_FILENO, b.data, b.len) < 0)
-		(void)0;
+	write_buf(&b);
+	buf_free(&b);
+}
+
+/* Writes a ready JSON document as one line. */
+void
+log_write_line(const char *text, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	buf_append(&b, text, len);
+	buf_append(&b, "\n", 1);
+	write_buf(&b);
 	buf_free(&b);
 }

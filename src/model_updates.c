@@ -15,7 +15,7 @@
 #define RFC3339_LEN		20	/* "2026-11-24T15:04:05Z" */
 
 const char *const updates_types[] = {
-	"progress", "milestone", "blocker", "announcement", NULL
+	"progress", "milestone", "blocker", "announcement", "digest", NULL
 };
 
 /* Sets err for a (un)marshalling failure. */
@@ -190,6 +190,21 @@ updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
 		rc = model_create_num(ddb, cfg->table_updates, item, err);
 	}
 	return rc;
+}
+
+/* Conditional put under the caller's id: nothing is written when it exists. */
+enum model_rc
+updates_create_with_id(struct ddb *ddb, const struct config *cfg, const char *id,
+    json_object *item, struct ddb_error *err)
+{
+	char stamp[21];
+
+	time_rfc3339(time(NULL), stamp);
+	json_object_object_add(item, "id", json_object_new_string(id));
+	json_object_object_add(item, "created_at", json_object_new_string(stamp));
+	json_object_object_add(item, "feed", json_object_new_string(SCHEMA_FEED_ALL));
+	json_object_object_add(item, "version", json_object_new_int(1));
+	return model_create_num(ddb, cfg->table_updates, item, err);
 }
 
 /* UpdateItem ADD read_by :me, conditional on existence, returning the set. */

@@ -37,6 +37,11 @@ enum model_rc updates_get(struct ddb *ddb, const struct config *cfg, const char 
  * unless the id exists (a new id is drawn then). item stays the caller's. */
 enum model_rc updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
     struct ddb_error *err);
+/* Like updates_create under the given id (valid, time-ordered: see
+ * digest_publish_id), with one conditional put: MODEL_CONFLICT, and nothing
+ * written, when an update with that id exists. item stays the caller's. */
+enum model_rc updates_create_with_id(struct ddb *ddb, const struct config *cfg, const char *id,
+    json_object *item, struct ddb_error *err);
 /* Adds user_id to read_by atomically, only when the update exists;
  * *read_count is the size of read_by afterwards. MODEL_NOT_FOUND when absent. */
 enum model_rc updates_mark_read(struct ddb *ddb, const struct config *cfg, const char *id,

@@ -47,6 +47,7 @@ static const struct route routes[] = {
 
 	{ .method = "GET", .pattern = "/api/dashboard", .handler = handle_dashboard, .min_role = ROLE_CLIENT },
 	{ .method = "GET", .pattern = "/api/digest", .handler = handle_digest, .min_role = ROLE_CLIENT },
+	{ .method = "POST", .pattern = "/api/digest/publish", .handler = handle_digest_publish, .min_role = ROLE_TEAM },
 
 	{ .method = "GET", .pattern = "/api/openapi.json", .handler = handle_openapi_json, .min_role = ROLE_NONE },
 	{ .method = "GET", .pattern = "/api/docs", .handler = handle_docs_page, .min_role = ROLE_NONE },
@@ -296,9 +297,12 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 			if (!route_matches(i, s))
 				continue;
 			path_known = true;
+			if (req->route_pattern == NULL)
+				req->route_pattern = routes[i].pattern;
 			if (strcmp(routes[i].method, req->method) == 0 ||
 			    (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
 				route = &routes[i];
+				req->route_pattern = route->pattern;
 				break;
 			}
 		}

@@ -68,7 +68,8 @@ ok $all "each required flag missing: exit 2 and one line naming it"
 
 all=0
 for bad in "--env=dev prod" --s3-bucket=Not_A_Bucket --region=mars --cors-origins=ftp://x \
-	--timeout=99 --memory=64 --arch=sparc --log-level=loud "--cors-origins=*" --digest-model=m --bogus=1; do
+	--timeout=99 --memory=64 --arch=sparc --log-level=loud "--cors-origins=*" --digest-model=m --bogus=1 \
+	--alarm-topic-arn=topic --reserved-concurrency=-1 "--digest-schedule=every monday"; do
 	args=("${required[@]}")
 	case "$bad" in "--cors-origins=*") args=("${required[@]/--env=dev/--env=prod}") ;; esac
 	run "${args[@]}" "$bad" --dry-run
@@ -132,14 +133,57 @@ PATH="$tmp/fakebin:$PATH" "$tmp/proj/scripts/deploy" "${required[@]}" --skip-bui
 [ $? -eq 2 ] && grep -q 'lambda.zip does not exist' "$tmp/err"
 ok $? "--skip-build without a package: a clear error" || diag "$tmp/err"
 
-echo "not really a zip" >"$tmp/proj/build/lambda.zip"
+# fake_package FILE ARCH MACHINE: a zip with a bootstrap whose ELF header says
+# MACHINE (x86_64 or arm64) and the comment "arch=ARCH" (none when ARCH is -).
+fake_package() {
+	local d
+	d=$(mktemp -d "$tmp/pkg.XXXXXX")
+	case "$3" in
+	x86_64) printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\003\000\076\000' >"$d/bootstrap" ;;
+	arm64) printf '\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\003\000\267\000' >"$d/bootstrap" ;;
+	esac
+	mkdir "$d/lib"
+	rm -f "$1"
+	(cd "$d" && zip -q -r "$1" bootstrap lib)
+	[ "$2" = - ] || echo "arch=$2" | zip -q -z "$1"
+}
+
+all=0
+for c in "x86_64 x86_64 default:arm64" "arm64 arm64 --arch=x86_64:x86_64" "arm64 x86_64 default:arm64" "- x86_64 default:arm64"; do
+	read -r recorded machine rest <<<"$c"
+	flag=${rest%%:*}
+	fake_package "$tmp/proj/build/lambda.zip" "$recorded" "$machine"
+	rm -f "$tmp/aws.log"
+	extra=()
+	[ "$flag" = default ] || extra=("$flag")
+	PATH="$tmp/fakebin:$PATH" "$tmp/proj/scripts/deploy" "${required[@]}" --skip-build "${extra[@]}" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 2 ] || [ -s "$tmp/aws.log" ] || ! grep -q 'lambda.zip' "$tmp/err"; then
+		echo "# package recorded=$recorded machine=$machine, $flag: status $rc: $(cat "$tmp/err")"
+		all=1
+	fi
+done
+ok $all "a package of another architecture than --arch (default arm64), or an inconsistent one, is refused before any aws call"
+fake_package "$tmp/proj/build/lambda.zip" x86_64 x86_64
+PATH="$tmp/fakebin:$PATH" "$tmp/proj/scripts/deploy" "${required[@]}" --skip-build >/dev/null 2>"$tmp/err"
+grep -q 'x86_64 package, the stack.s architecture is arm64' "$tmp/err"
+ok $? "the refusal names both architectures" || diag "$tmp/err"
+
+fake_package "$tmp/proj/build/lambda.zip" arm64 arm64
+rm -f "$tmp/aws.log"
 PATH="$tmp/fakebin:$PATH" "$tmp/proj/scripts/deploy" "${required[@]}" --skip-build --region=eu-west-1 \
-	>"$tmp/out" 2>"$tmp/err"
+	--alarm-topic-arn=arn:aws:sns:eu-west-1:123456789012:portal-alarms --no-digest-schedule \
+	--reserved-concurrency=20 >"$tmp/out" 2>"$tmp/err"
 rc=$?
 calls=$(awk '$0 == "--" { print line; line = ""; next } { line = line (line ? " " : "") $0 }' "$tmp/aws.log")
 [ $rc -eq 0 ] && grep -q 'API URL: https://abc123def4.execute-api.eu-west-1.amazonaws.com' "$tmp/out" &&
 	[ "$(echo "$calls" | awk '{ print $1 " " $2 }' | tr '\n' ' ')" = "cloudformation package cloudformation deploy cloudformation describe-stacks " ]
-ok $? "a deploy runs package, deploy, describe-stacks and prints the API URL" || { diag "$tmp/err"; echo "$calls" | sed 's/^/#   /'; }
+ok $? "an arm64 package deploys: package, deploy, describe-stacks, the API URL" || { diag "$tmp/err"; echo "$calls" | sed 's/^/#   /'; }
+grep -Fqx 'Architecture=arm64' "$tmp/aws.log" &&
+	grep -Fqx 'AlarmTopicArn=arn:aws:sns:eu-west-1:123456789012:portal-alarms' "$tmp/aws.log" &&
+	grep -Fqx 'DigestScheduleEnabled=false' "$tmp/aws.log" && grep -Fqx 'ReservedConcurrency=20' "$tmp/aws.log"
+ok $? "deploy passes Architecture=arm64, the alarm topic, the schedule switch and reserved concurrency" || diag "$tmp/aws.log"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

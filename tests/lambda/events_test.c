@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
 
 #include "config.h"
+#include "emf.h"
 #include "events.h"
+#include "log.h"
 #include "http.h"
 #include "util.h"
 
@@ -471,6 +474,164 @@ test_format_names(void **state)
 	assert_string_equal(events_format_name(EVENTS_FORMAT_V2), "2.0");
 }
 
+
+/* EventBridge scheduled events are recognised; other events are not theirs. */
+static void
+test_scheduled_events(void **state)
+{
+	static const char *const not_scheduled[] = {
+		"v2_get_health.json", "v1_get_deliverables.json", "not_http_s3.json",
+		"eventbridge_other.json", "malformed_truncated.json",
+	};
+	char *event, *cause = NULL;
+	size_t len;
+	long days = 0;
+
+	(void)state;
+	event = read_event("scheduled_digest.json", &len);
+	assert_int_equal(events_scheduled(event, len, 7, 90, &days, &cause), 1);
+	assert_null(cause);
+	assert_int_equal(days, 7);
+	free(event);
+	for (size_t i = 0; i < sizeof not_scheduled / sizeof not_scheduled[0]; i++) {
+		event = read_event(not_scheduled[i], &len);
+		assert_int_equal(events_scheduled(event, len, 7, 90, &days, &cause), 0);
+		assert_null(cause);
+		free(event);
+	}
+}
+
+/* detail.days picks the period; a bad one is an error naming it. */
+static void
+test_scheduled_detail_days(void **state)
+{
+	static const char base[] =
+	    "{\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"detail\":%s}";
+	static const char *const bad[] = { "{\"days\":0}", "{\"days\":91}", "{\"days\":\"7\"}",
+	    "{\"days\":7.5}", "{\"days\":null}" };
+	char *event, *cause = NULL;
+	long days = 0;
+
+	(void)state;
+	event = xasprintf(base, "{\"days\":30}");
+	assert_int_equal(events_scheduled(event, strlen(event), 7, 90, &days, &cause), 1);
+	assert_int_equal(days, 30);
+	free(event);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		event = xasprintf(base, bad[i]);
+		assert_int_equal(events_scheduled(event, strlen(event), 7, 90, &days, &cause), -1);
+		assert_non_null(strstr(cause, "detail.days"));
+		free(cause);
+		cause = NULL;
+		free(event);
+	}
+}
+
+/* The EMF document: the directive, the members it names, the route pattern. */
+static void
+test_emf_document(void **state)
+{
+	struct emf_invocation m = { .timestamp_ms = 1796269913541LL, .route = "/api/metrics/{id}",
+	    .status = 503, .latency_ms = 12, .ddb_calls = 4, .request_id = "abc", .trace_id = NULL };
+	json_object *doc, *aws, *cwm, *dir, *v;
+	char *text;
+
+	(void)state;
+	text = emf_document(&m);
+	assert_null(strchr(text, '\n'));
+	doc = json_tokener_parse(text);
+	assert_non_null(doc);
+	assert_false(json_object_object_get_ex(doc, "level", NULL));
+	assert_true(json_object_object_get_ex(doc, "_aws", &aws));
+	assert_true(json_object_object_get_ex(aws, "Timestamp", &v));
+	assert_int_equal(json_object_get_int64(v), 1796269913541LL);
+	assert_true(json_object_object_get_ex(aws, "CloudWatchMetrics", &cwm));
+	assert_int_equal(json_object_array_length(cwm), 1);
+	dir = json_object_array_get_idx(cwm, 0);
+	assert_string_equal(json_object_to_json_string_ext(dir, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	    "{\"Namespace\":\"TurboTechPortal\",\"Dimensions\":[[\"route\"]],\"Metrics\":["
+	    "{\"Name\":\"Requests\",\"Unit\":\"Count\"},{\"Name\":\"Latency\",\"Unit\":\"Milliseconds\"},"
+	    "{\"Name\":\"DynamoDBCalls\",\"Unit\":\"Count\"},{\"Name\":\"Errors5xx\",\"Unit\":\"Count\"}]}");
+	assert_true(json_object_object_get_ex(doc, "route", &v));
+	assert_string_equal(json_object_get_string(v), "/api/metrics/{id}");
+	assert_true(json_object_object_get_ex(doc, "Errors5xx", &v));
+	assert_int_equal(json_object_get_int(v), 1);
+	assert_true(json_object_object_get_ex(doc, "DynamoDBCalls", &v));
+	assert_int_equal(json_object_get_int(v), 4);
+	assert_false(json_object_object_get_ex(doc, "traceId", NULL));
+	json_object_put(doc);
+	free(text);
+
+	m.route = NULL;
+	m.status = 404;
+	text = emf_document(&m);
+	doc = json_tokener_parse(text);
+	assert_true(json_object_object_get_ex(doc, "route", &v));
+	assert_string_equal(json_object_get_string(v), EMF_ROUTE_UNMATCHED);
+	assert_true(json_object_object_get_ex(doc, "Errors5xx", &v));
+	assert_int_equal(json_object_get_int(v), 0);
+	json_object_put(doc);
+	free(text);
+}
+
+/* Runs log_emit with stderr sent to a temporary file; returns what was written. */
+static char *
+capture_log(enum log_level level, const char *msg)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	struct buf b = BUF_INIT;
+	char chunk[1024];
+	size_t n;
+
+	assert_non_null(f);
+	dup2(fileno(f), 2);
+	log_emit(level, msg, LOG_FIELDS_(LOG_S("k", "v"), LOG_I("n", 3)));
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return buf_steal(&b);
+}
+
+/* Lambda's JSON shape and the project's, the FATAL threshold. */
+static void
+test_log_formats(void **state)
+{
+	char *line;
+
+	(void)state;
+	log_set_level(LOG_INFO);
+	log_set_invocation("req-1");
+	log_set_context("http-1", "Root=1-x");
+	log_set_format(LOG_FORMAT_LAMBDA_JSON);
+	line = capture_log(LOG_WARN, "careful \"now\"");
+	assert_int_equal(strncmp(line, "{\"timestamp\":\"", 14), 0);
+	assert_non_null(strstr(line, "Z\",\"level\":\"WARN\",\"message\":\"careful \\\"now\\\"\","
+	    "\"requestId\":\"req-1\",\"request_id\":\"http-1\",\"trace_id\":\"Root=1-x\",\"k\":\"v\",\"n\":3}\n"));
+	assert_null(strstr(line, "\"msg\""));
+	free(line);
+
+	log_set_format(LOG_FORMAT_PORTAL);
+	line = capture_log(LOG_INFO, "plain");
+	assert_int_equal(strncmp(line, "{\"time\":\"", 9), 0);
+	assert_non_null(strstr(line, "\"level\":\"info\",\"msg\":\"plain\",\"request_id\":\"http-1\","
+	    "\"aws_request_id\":\"req-1\""));
+	free(line);
+
+	log_set_level(LOG_FATAL);
+	line = capture_log(LOG_ERROR, "dropped");
+	assert_string_equal(line, "");
+	free(line);
+	log_set_level(LOG_INFO);
+	log_set_invocation(NULL);
+	log_set_context(NULL, NULL);
+}
+
 int
 main(void)
 {
@@ -491,6 +652,10 @@ main(void)
 		cmocka_unit_test(test_response_v1),
 		cmocka_unit_test(test_response_binary_body),
 		cmocka_unit_test(test_format_names),
+		cmocka_unit_test(test_scheduled_events),
+		cmocka_unit_test(test_scheduled_detail_days),
+		cmocka_unit_test(test_emf_document),
+		cmocka_unit_test(test_log_formats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

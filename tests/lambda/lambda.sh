@@ -4,8 +4,13 @@
 # runs with a clean environment (only what Lambda sets plus SPEC §3 settings)
 # against the Runtime API stand-in (runtime_api.py) and a private dynalite.
 # Recorded events (tests/data/lambda) go through; every response, invocation
-# error and init error is checked. Prints TAP; cold start and per-invocation
-# times are reported as comments.
+# error and init error is checked. A second run takes Lambda's advanced
+# logging controls (AWS_LAMBDA_LOG_FORMAT=JSON, AWS_LAMBDA_LOG_LEVEL), the
+# digest API key from a Secrets Manager stand-in that checks SigV4
+# (secrets_standin.py), and EventBridge scheduled events that post the
+# digest; every log line and CloudWatch EMF line is checked (check_logs.py,
+# with a JSON Schema of EMF). Prints TAP; cold start and per-invocation times
+# are reported as comments.
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -14,6 +19,12 @@ BOOTSTRAP=${BOOTSTRAP:-$top_builddir/lambda/bootstrap}
 PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
 EVENTS=$top_srcdir/tests/data/lambda
 STANDIN=$top_srcdir/tests/lambda/runtime_api.py
+SECRETS_STANDIN=$top_srcdir/tests/lambda/secrets_standin.py
+LLM_STANDIN=$top_srcdir/tests/digest/llm_standin.py
+CHECK_LOGS="python3 $top_srcdir/tests/lambda/check_logs.py"
+EMF_SCHEMA=$top_srcdir/tests/data/lambda/emf.schema.json
+DIGEST_SECRET_NAME=turbotech/test/digest-api-key
+DIGEST_SECRET_VALUE=sk-from-secrets-manager-7f3a
 RUN_LIMIT_S=60		# longest the bootstrap may take for all the events
 DASHBOARD_RUNS=5	# warm invocations of /api/dashboard that are timed
 ORIGIN=https://portal.example.com
@@ -65,7 +76,8 @@ trap cleanup EXIT
 # Nothing from the caller's AWS set-up may leak in.
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
 	AWS_CONTAINER_CREDENTIALS_RELATIVE_URI PORTAL_ENV LOG_LEVEL AUTH0_DOMAIN AUTH_ISSUER \
-	AUTH_JWKS_URL AUTH0_AUDIENCE CORS_ALLOW_ORIGINS PORTAL_DEV_ISSUER_DIR
+	AUTH_JWKS_URL AUTH0_AUDIENCE CORS_ALLOW_ORIGINS PORTAL_DEV_ISSUER_DIR AWS_LAMBDA_LOG_FORMAT AWS_LAMBDA_LOG_LEVEL \
+	DIGEST_API_URL DIGEST_API_KEY DIGEST_MODEL DIGEST_API_KEY_SECRET AWS_ENDPOINT_URL_SECRETS_MANAGER
 export AWS_EC2_METADATA_DISABLED=true HOME=$tmp
 export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-0}
 if ! dynalite_start 2>"$tmp/dynalite.err"; then
@@ -353,7 +365,7 @@ ok $? "the router's access line carries the Lambda request id, the trace id and 
 
 # Warm state: one start-up, the JWKS fetched once for all the authenticated invocations.
 [ "$(jq -s 'map(select(.msg == "lambda runtime ready")) | length' "$tmp/bootstrap.err" 2>/dev/null)" = 1 ] &&
-	[ "$(jq -s 'map(select(.msg | test("JWKS.*load"; "i"))) | length' "$tmp/bootstrap.err" 2>/dev/null)" = 1 ] &&
+	[ "$(jq -s 'map(select((.msg // "") | test("JWKS.*load"; "i"))) | length' "$tmp/bootstrap.err" 2>/dev/null)" = 1 ] &&
 	[ "$(jq -s 'map(select(.msg == "invocation" and .cold)) | length' "$tmp/bootstrap.err" 2>/dev/null)" = 1 ]
 ok $? "warm state survives invocations: one start-up, one JWKS fetch, one cold invocation" ||
 	grep -i 'jwks\|ready' "$tmp/bootstrap.err" | sed 's/^/#   /'
@@ -368,6 +380,199 @@ awk '$1 == "next_sent" && $3 ~ /dashboard/ { sent[$3] = $2 }
 	"$out/timeline.log"
 awk '$1 == "next_sent" { sent[$3] = $2 } $1 == "response" && $3 ~ /^01-/ {
 	printf "# first invocation (GET /api/health, cold): %.2f ms\n", ($2 - sent[$3]) / 1e6 }' "$out/timeline.log"
+
+# Embedded metrics in the default (project) log format: one valid EMF line per HTTP invocation.
+$CHECK_LOGS "$tmp/bootstrap.err" --schema "$EMF_SCHEMA" --emf-out "$tmp/run.emf" 2>"$tmp/run.check"
+ok $? "default format: every line is JSON, every EMF line valid against the EMF schema" || diag "$tmp/run.check"
+[ "$(wc -l <"$tmp/run.emf")" -eq $((nevents - 2)) ] &&
+	jq -se --arg n "$DASHBOARD_RUNS" 'map(select(.route == "/api/dashboard")) | length == ($n | tonumber)' \
+		"$tmp/run.emf" >/dev/null &&
+	jq -se 'map(select(.requestId == "02-v2_get_deliverables")) | .[0] |
+		.route == "/api/deliverables" and .Requests == 1 and .DynamoDBCalls >= 1 and .Errors5xx == 0' \
+		"$tmp/run.emf" >/dev/null
+ok $? "one EMF line per HTTP invocation ($((nevents - 2))), none for invalid events; route, calls, errors" ||
+	diag "$tmp/run.emf"
+
+# --- Lambda's advanced logging controls, Secrets Manager, scheduled events ---
+# start_bg NAME COMMAND...: starts a helper that writes its port to $tmp/NAME.port; sets $port.
+start_bg() {
+	local name=$1 i
+	shift
+	"$@" --port-file "$tmp/$name.port" 2>"$tmp/$name.err" &
+	pids+=($!)
+	port=
+	for ((i = 0; i < 100; i++)); do
+		if [ -s "$tmp/$name.port" ]; then
+			port=$(cat "$tmp/$name.port")
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+start_bg secrets python3 "$SECRETS_STANDIN" --log "$tmp/secrets.log" --region us-east-1 \
+	--key ASIALAMBDATEST=lambda-test-secret --secret "$DIGEST_SECRET_NAME=$DIGEST_SECRET_VALUE" --fail-first 1
+secrets_port=$port
+echo ok >"$tmp/llm.control"
+start_bg llm python3 "$LLM_STANDIN" --log "$tmp/llm.log" --control "$tmp/llm.control" --key "$DIGEST_SECRET_VALUE"
+llm_port=$port
+[ -n "$secrets_port" ] && [ -n "$llm_port" ]
+ok $? "the Secrets Manager and LLM stand-ins start"
+
+# Events: a metric by id (route pattern), an unknown path, two scheduled events
+# (same hour: one digest), the feed, another EventBridge event (not ours).
+python3 - "$EVENTS/v2_get_health.json" "$tmp" <<'EOF'
+import json, sys
+base = json.load(open(sys.argv[1]))
+def variant(name, path):
+    ev = json.loads(json.dumps(base))
+    ev["rawPath"] = path
+    ev["requestContext"]["http"]["path"] = path
+    ev["headers"]["authorization"] = "Bearer @CLIENT_TOKEN@"
+    json.dump(ev, open("%s/%s.json" % (sys.argv[2], name), "w"))
+variant("v2_get_metric_2", "/api/metrics/2")
+variant("v2_get_unknown", "/api/no/such/route")
+variant("v2_get_feed", "/api/updates")
+EOF
+json_events=(
+	"$tmp/v2_get_metric_2.json"
+	"$tmp/v2_get_unknown.json"
+	"$EVENTS/scheduled_digest.json"
+	"$EVENTS/scheduled_digest.json"
+	"$tmp/v2_get_feed.json"
+	"$EVENTS/eventbridge_other.json"
+)
+start_standin json "${json_events[@]}"
+ok $? "the Runtime API stand-in starts (JSON log format run)"
+# Same UTC hour for both scheduled events: wait out the last seconds of an hour.
+ms=$(date -u +%M%S)
+[ "$ms" -lt 5945 ] || sleep $((3600 - 10#${ms:0:2} * 60 - 10#${ms:2:2} + 1))
+env -i "${lambda_env[@]}" LOG_LEVEL=error AWS_LAMBDA_LOG_FORMAT=JSON AWS_LAMBDA_LOG_LEVEL=INFO \
+	AUTH0_AUDIENCE="$DEV_AUDIENCE" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+	DIGEST_API_URL="http://127.0.0.1:$llm_port/v1" DIGEST_MODEL=stand-in-model \
+	DIGEST_API_KEY_SECRET="$DIGEST_SECRET_NAME" AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$secrets_port" \
+	"$task/bootstrap" --max-invocations "${#json_events[@]}" >"$tmp/json.out" 2>"$tmp/json.err" &
+bpid=$!
+pids+=("$bpid")
+wait_for "$bpid" "$RUN_LIMIT_S"
+[ $rc -eq 0 ]
+ok $? "JSON format run: ${#json_events[@]} invocations, exit 0 (status $rc)" || diag "$tmp/json.err"
+out=$tmp/json
+
+$CHECK_LOGS "$tmp/json.err" --schema "$EMF_SCHEMA" --lambda-json --min-level INFO \
+	--emf-out "$tmp/json.emf" 2>"$tmp/json.check"
+ok $? "AWS_LAMBDA_LOG_FORMAT=JSON: every line is Lambda's JSON shape (timestamp, level, message, requestId) or valid EMF" ||
+	diag "$tmp/json.check"
+jq -se 'map(select(.message == "invocation")) | length == 5 and
+	(map(.requestId) | sort == ["01-v2_get_metric_2","02-v2_get_unknown","03-scheduled_digest","04-scheduled_digest","05-v2_get_feed"])' \
+	"$tmp/json.err" >/dev/null &&
+	jq -se 'map(select(.message == "request" and .requestId == "01-v2_get_metric_2" and .level == "INFO"
+		and (.request_id | length > 0) and (.trace_id | startswith("Root=1-")) and .path == "/api/metrics/2")) | length == 1' \
+		"$tmp/json.err" >/dev/null
+ok $? "AWS_LAMBDA_LOG_LEVEL=INFO wins over LOG_LEVEL=error: INFO lines with requestId, request id and trace id" ||
+	diag "$tmp/json.err"
+[ "$(wc -l <"$tmp/json.emf")" -eq 3 ] &&
+	jq -se '[.[] | {(.requestId): .route}] | add ==
+		{"01-v2_get_metric_2":"/api/metrics/{id}","02-v2_get_unknown":"unmatched","05-v2_get_feed":"/api/updates"}' \
+		"$tmp/json.emf" >/dev/null &&
+	! grep -q '/api/metrics/2"' "$tmp/json.emf"
+ok $? "EMF: one line per HTTP invocation, route = the pattern (/api/metrics/{id}, unmatched), never the raw path" ||
+	diag "$tmp/json.emf"
+echo "# one invocation's lines (01-v2_get_metric_2):"
+grep '"01-v2_get_metric_2"' "$tmp/json.err" | sed 's/^/#   /'
+
+resp 03-scheduled_digest | jq -e '.published == true and .status == 201 and .update.type == "digest"
+	and .update.author == {"id":"portal|digest","name":"Portal digest"}
+	and (.update.id | test("^[0-9]{8}T[0-9]{2}0000Z-digest07$"))
+	and (.update.body | contains("Written by the stand-in for model stand-in-model"))' >/dev/null
+ok $? "scheduled event: the digest posted by portal|digest, written by the LLM with the key from Secrets Manager" ||
+	resp 03-scheduled_digest | cut -c1-600 | sed 's/^/#   /'
+[ "$(resp 04-scheduled_digest | jq -r '[.published, .status, .update.id] | @tsv')" = \
+	"$(printf 'false\t200\t%s' "$(resp 03-scheduled_digest | jq -r .update.id)")" ] &&
+	body 05-v2_get_feed | jq -e '[.items[] | select(.type == "digest")] | length == 1' >/dev/null
+ok $? "a second scheduled event in the same hour posts nothing (200, the same update); the feed holds one digest" ||
+	{ resp 04-scheduled_digest; body 05-v2_get_feed; } 2>&1 | cut -c1-600 | sed 's/^/#   /'
+id=06-eventbridge_other
+[ ! -e "$out/$id.response" ] &&
+	jq -e '.errorType == "Runtime.InvalidEvent" and (.errorMessage | contains("scheduled event"))' "$out/$id.error" >/dev/null
+ok $? "another EventBridge event (aws.ec2): a clear invocation error" || cat "$out/$id.error" 2>/dev/null | sed 's/^/#   /'
+jq -se --arg s "$DIGEST_SECRET_NAME" 'length == 2 and .[0].status == 503 and .[1].status == 200 and all(.signature_ok)
+	and all(.target == "secretsmanager.GetSecretValue") and all(.secret_id == $s)' \
+	"$tmp/secrets.log" >/dev/null &&
+	[ "$(grep -c "Bearer $DIGEST_SECRET_VALUE" "$tmp/llm.log")" -ge 1 ] &&
+	! grep -q "$DIGEST_SECRET_VALUE" "$tmp/json.err"
+ok $? "the secret is read once at start-up (a 503 retried), SigV4-signed, and never logged" ||
+	diag "$tmp/secrets.log"
+
+# AWS_LAMBDA_LOG_LEVEL=ERROR drops INFO lines (LOG_LEVEL=debug notwithstanding); EMF stays.
+start_standin quiet "$EVENTS/v2_get_health.json"
+env -i "${lambda_env[@]}" LOG_LEVEL=debug AWS_LAMBDA_LOG_FORMAT=JSON AWS_LAMBDA_LOG_LEVEL=ERROR \
+	AUTH0_AUDIENCE="$DEV_AUDIENCE" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+	"$task/bootstrap" --max-invocations 1 >"$tmp/quiet.out" 2>"$tmp/quiet.err" &
+bpid=$!
+pids+=("$bpid")
+wait_for "$bpid" 20
+[ $rc -eq 0 ] && $CHECK_LOGS "$tmp/quiet.err" --schema "$EMF_SCHEMA" --lambda-json --min-level ERROR \
+	--emf-out "$tmp/quiet.emf" 2>"$tmp/quiet.check" &&
+	[ "$(wc -l <"$tmp/quiet.emf")" -eq 1 ] && [ "$(wc -l <"$tmp/quiet.err")" -eq 1 ]
+ok $? "AWS_LAMBDA_LOG_LEVEL=ERROR: no INFO or DEBUG line, the EMF line still written" ||
+	{ diag "$tmp/quiet.check"; diag "$tmp/quiet.err"; }
+
+# Start-up failures other than a missing setting also go to /runtime/init/error.
+# expect_init_error NAME TYPE TEXT ENV...: a bootstrap started with ENV posts
+# TYPE with TEXT in its message, exits non-zero, and never asks for /next.
+expect_init_error() {
+	local name=$1 type=$2 text=$3
+	shift 3
+	start_standin "$name"
+	env -i "${lambda_env[@]}" AUTH0_AUDIENCE="$DEV_AUDIENCE" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" "$@" \
+		"$task/bootstrap" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	bpid=$!
+	pids+=("$bpid")
+	wait_for "$bpid" 30
+	[ $rc -ne 0 ] && [ $rc -ne 124 ] &&
+		jq -e --arg t "$type" --arg x "$text" '.errorType == $t and (.errorMessage | contains($x))' \
+			"$tmp/$name/init.error" >/dev/null &&
+		! grep -q '^next_request' "$tmp/$name/timeline.log"
+}
+secret_env=(DIGEST_API_URL="http://127.0.0.1:$llm_port/v1" DIGEST_MODEL=m
+	AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$secrets_port")
+expect_init_error badsig Runtime.InitError InvalidSignatureException "${secret_env[@]}" \
+	DIGEST_API_KEY_SECRET="$DIGEST_SECRET_NAME" AWS_SECRET_ACCESS_KEY=not-the-secret-key &&
+	[ "$(jq -s 'map(select(.signature_ok == false)) | length' "$tmp/secrets.log")" -ge 1 ]
+ok $? "a wrongly signed GetSecretValue (the stand-in checks SigV4): Runtime.InitError, no /next" ||
+	{ diag "$tmp/badsig.err"; cat "$tmp/badsig/init.error" 2>/dev/null | sed 's/^/#   /'; }
+expect_init_error nosecret Runtime.InitError ResourceNotFoundException "${secret_env[@]}" \
+	DIGEST_API_KEY_SECRET=turbotech/no-such-secret
+ok $? "a secret that does not exist: Runtime.InitError naming it" || diag "$tmp/nosecret.err"
+expect_init_error badlevel Runtime.ConfigError AWS_LAMBDA_LOG_LEVEL AWS_LAMBDA_LOG_LEVEL=LOUD
+ok $? "AWS_LAMBDA_LOG_LEVEL=LOUD: Runtime.ConfigError naming it" || diag "$tmp/badlevel.err"
+expect_init_error bothkeys Runtime.ConfigError DIGEST_API_KEY_SECRET "${secret_env[@]}" \
+	DIGEST_API_KEY_SECRET="$DIGEST_SECRET_NAME" DIGEST_API_KEY=plain
+ok $? "DIGEST_API_KEY_SECRET with DIGEST_API_KEY: Runtime.ConfigError" || diag "$tmp/bothkeys.err"
+
+# A crash during start-up (here: SIGSEGV while the secret is being read from a
+# slow Secrets Manager) is reported to /runtime/init/error, and the process ends.
+start_bg slowsecrets python3 "$SECRETS_STANDIN" --log "$tmp/slowsecrets.log" --region us-east-1 \
+	--key ASIALAMBDATEST=lambda-test-secret --secret "$DIGEST_SECRET_NAME=$DIGEST_SECRET_VALUE" --delay-s 30
+slow_port=$port
+start_standin crash
+env -i "${lambda_env[@]}" AUTH0_AUDIENCE="$DEV_AUDIENCE" AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" \
+	DIGEST_API_URL="http://127.0.0.1:$llm_port/v1" DIGEST_MODEL=m DIGEST_API_KEY_SECRET="$DIGEST_SECRET_NAME" \
+	AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$slow_port" \
+	"$task/bootstrap" >"$tmp/crash.out" 2>"$tmp/crash.err" &
+bpid=$!
+pids+=("$bpid")
+sleep 3
+kill -SEGV "$bpid" 2>/dev/null
+wait_for "$bpid" 20
+[ $rc -eq 1 ] &&
+	jq -e '.errorType == "Runtime.InitError" and (.errorMessage | test("crashed during start-up \\(signal 11\\)"))' \
+		"$tmp/crash/init.error" >/dev/null &&
+	jq -e '.["lambda-runtime-function-error-type"] == "Runtime.InitError"' "$tmp/crash/init.error.headers" >/dev/null &&
+	! grep -q '^next_request' "$tmp/crash/timeline.log"
+ok $? "a crash (SIGSEGV) during start-up: Runtime.InitError to /runtime/init/error, exit 1, no /next" ||
+	{ diag "$tmp/crash.err"; cat "$tmp/crash/init.error" 2>/dev/null | sed 's/^/#   /'; echo "# status $rc"; }
 
 # --- start-up failure: a missing setting -> /runtime/init/error ----------
 start_standin badcfg
