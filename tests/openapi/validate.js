@@ -174,10 +174,14 @@ async function main() {
         out.push(`${where}: Content-Type without charset=utf-8 (SPEC §5)`);
       }
       let body;
-      try {
-        body = JSON.parse(r.body);
-      } catch (e) {
-        out.push(`${where}: the body is not JSON`);
+      if (ct === 'application/json') {
+        try {
+          body = JSON.parse(r.body);
+        } catch (e) {
+          out.push(`${where}: the body is not JSON`);
+        }
+      } else if (!r.body) {
+        out.push(`${where}: an empty ${ct} body`);
       }
       if (body !== undefined) {
         const res = owner.validator.validateResponse(body, op, status);

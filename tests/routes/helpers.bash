@@ -136,6 +136,8 @@ with open(hdr_file, "rb") as f:
             headers[k] = headers[k] + ", " + v.strip() if k in headers else v.strip()
 with open(body_file, "rb") as f:
     raw = f.read()
+if method == "HEAD" or "-I" in extra or "--head" in extra:
+    raw = b""  # curl -I writes the headers where the body would go
 try:
     text = raw.decode("utf-8")
 except UnicodeDecodeError:
