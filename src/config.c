@@ -290,6 +290,14 @@ config_load(struct config *cfg, enum config_need need, char **cause)
 			    CACHE_TTL_LIMIT_MS, v);
 		cfg->cache_ttl_ms = (int)ttl;
 	}
+	cfg->request_timeout_ms = REQUEST_TIMEOUT_DEFAULT_MS;
+	if ((v = env_value("PORTAL_REQUEST_TIMEOUT_MS")) != NULL) {
+		long budget;
+		if (parse_long(v, REQUEST_TIMEOUT_MIN_MS, REQUEST_TIMEOUT_MAX_MS, &budget) == -1)
+			return fail(cause, "PORTAL_REQUEST_TIMEOUT_MS must be a number of milliseconds from %d to %d (got \"%s\")",
+			    REQUEST_TIMEOUT_MIN_MS, REQUEST_TIMEOUT_MAX_MS, v);
+		cfg->request_timeout_ms = (int)budget;
+	}
 	return 0;
 }
 

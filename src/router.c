@@ -14,6 +14,7 @@
 #include "router.h"
 
 #define MAX_SEGMENTS	8
+#define ROUTER_ANSWER_MARGIN_MS	100	/* store calls end this long before the deadline */
 #define JSON_MAX_DEPTH	32
 #define CORS_MAX_AGE	"600"
 #define CORS_ALLOW_HEADERS "Authorization, Content-Type, If-Match, X-Request-Id"
@@ -326,9 +327,15 @@ router_handle(struct request *req, struct response *res)
 	struct segments s;
 	int64_t started = mono_ms();
 	unsigned ddb_before = ddb_request_count(req->app->ddb);
+	int64_t budget_end;
 
 	pthread_once(&compile_once, compile_routes);
 	req->started_ms = started;
+	/* One time budget per request (SPEC §3), never later than the entry's own deadline. */
+	budget_end = now_ms() + req->app->cfg->request_timeout_ms;
+	if (req->deadline_ms == 0 || budget_end < req->deadline_ms)
+		req->deadline_ms = budget_end;
+	ddb_set_deadline(req->app->ddb, req->deadline_ms - ROUTER_ANSWER_MARGIN_MS);
 	if (req->method == NULL)
 		request_set_method(req, "GET");
 	if (req->path == NULL)
@@ -353,4 +360,5 @@ router_handle(struct request *req, struct response *res)
 	    LOG_I("ddb_calls", ddb_request_count(req->app->ddb) - ddb_before),
 	    LOG_S("remote", req->remote_addr));
 	log_set_context(NULL, NULL);
+	ddb_set_deadline(req->app->ddb, 0);
 }
