@@ -197,6 +197,13 @@ ddb_set_deadline(struct ddb *ddb, int64_t deadline_ms)
 	ddb->deadline_ms = deadline_ms;
 }
 
+/* The current deadline (0: none). */
+int64_t
+ddb_deadline(const struct ddb *ddb)
+{
+	return ddb->deadline_ms;
+}
+
 /* Applies the options every easy handle of this ddb shares. */
 static void
 easy_setup(struct ddb *ddb, CURL *easy)

@@ -62,6 +62,8 @@ unsigned ddb_request_count(const struct ddb *ddb);
 unsigned long ddb_total_request_count(void);
 /* Calls end no later than this wall-clock time (ms since epoch); 0 clears it. */
 void ddb_set_deadline(struct ddb *ddb, int64_t deadline_ms);
+/* The deadline set by ddb_set_deadline (0: none). */
+int64_t ddb_deadline(const struct ddb *ddb);
 
 /* True for errors worth a 503 (store unreachable, throttled, 5xx after retries). */
 bool ddb_error_is_unavailable(const struct ddb_error *err);

@@ -1,4 +1,6 @@
 /* model.c - operations shared by the tables keyed by a numeric id. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,13 +485,71 @@ versioned_set_once(struct ddb *ddb, const char *table, long id, json_object *set
 	return rc;
 }
 
-/* Read, build, write conditional on the version read; lost races retried
- * when the caller set no condition. */
+/* Read-modify-writes of one item by the threads of this process take turns
+ * (one of MODEL_ITEM_STRIPES locks, by table and id), so they do not lose
+ * races to each other; only other processes and hosts still race, and the
+ * version condition settles those. */
+static pthread_mutex_t item_stripes[MODEL_ITEM_STRIPES] = {
+	[0 ... MODEL_ITEM_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER
+};
+
+/* The stripe of (table, id): FNV-1a over both. */
+static pthread_mutex_t *
+item_stripe(const char *table, long id)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = table; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ (uint64_t)id) * 1099511628211ULL;
+	return &item_stripes[h % MODEL_ITEM_STRIPES];
+}
+
+/* Takes the stripe lock, waiting no later than the store's deadline. */
+static int
+item_lock(struct ddb *ddb, pthread_mutex_t *m, struct ddb_error *err)
+{
+	int64_t deadline = ddb_deadline(ddb);
+	struct timespec until;
+
+	if (deadline == 0)
+		return pthread_mutex_lock(m) == 0 ? 0 : -1;
+	until.tv_sec = (time_t)(deadline / 1000);
+	until.tv_nsec = (long)(deadline % 1000) * 1000000L;
+	if (pthread_mutex_timedlock(m, &until) != 0) {
+		model_unavailable(err, "waited too long for other writes of the same item");
+		return -1;
+	}
+	return 0;
+}
+
+static enum model_rc update_num_locked(struct ddb *ddb, const char *table, long id,
+    json_object *changes, long expected_version, model_set_fn build, json_object **updated,
+    struct ddb_error *err);
+
+/* Read, build, write conditional on the version read, one thread of this
+ * process at a time per item. */
 enum model_rc
 model_update_num(struct ddb *ddb, const char *table, long id, json_object *changes,
     long expected_version, model_set_fn build, json_object **updated, struct ddb_error *err)
 {
+	pthread_mutex_t *m = item_stripe(table, id);
+	enum model_rc rc;
+
 	*updated = NULL;
+	if (item_lock(ddb, m, err) == -1)
+		return MODEL_ERROR;
+	rc = update_num_locked(ddb, table, id, changes, expected_version, build, updated, err);
+	pthread_mutex_unlock(m);
+	return rc;
+}
+
+/* Read, build, write conditional on the version read; lost races retried
+ * when the caller set no condition. */
+static enum model_rc
+update_num_locked(struct ddb *ddb, const char *table, long id, json_object *changes,
+    long expected_version, model_set_fn build, json_object **updated, struct ddb_error *err)
+{
 	for (int round = 0; round < MODEL_WRITE_ROUNDS; round++) {
 		json_object *current = NULL, *set, *now;
 		enum model_rc rc;

@@ -23,6 +23,7 @@ enum model_rc {
 #define MODEL_WRITE_ROUNDS	64	/* bound of a retry loop when no deadline ends it first */
 #define MODEL_RACE_BASE_MS	4	/* full-jitter pause after a lost race ... */
 #define MODEL_RACE_MAX_MS	64	/* ... capped */
+#define MODEL_ITEM_STRIPES	64	/* locks serialising one process's writes of an item */
 /* The tables keyed by a numeric id keep their id counter in a reserved item
  * under id 0 (attribute MODEL_COUNTER_ATTR, the last id handed out); lists
  * and scans skip it (model_is_reserved). */
