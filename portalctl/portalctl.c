@@ -354,15 +354,21 @@ store_error(const struct ctl *ctl, const char *table, const struct ddb_error *er
 		errorf("DynamoDB at %s: %s: %s", ctl->cfg.endpoint, err->code, err->message);
 }
 
-/* Selects tables from short names (none: all four); -1 after reporting. */
+/* Selects tables from short names (none: all four); -1 after reporting.
+ * with_idempotency: the tables commands also take the idempotency table. */
 static int
-select_tables(struct args *a, bool selected[SCHEMA_COUNT])
+select_tables_of(struct args *a, bool *selected, bool with_idempotency)
 {
 	enum schema_table t;
+	int n = with_idempotency ? SCHEMA_TABLES : SCHEMA_COUNT;
 
-	for (int i = 0; i < SCHEMA_COUNT; i++)
+	for (int i = 0; i < n; i++)
 		selected[i] = a->argc == 0;
 	for (int i = 0; i < a->argc; i++) {
+		if (with_idempotency && strcmp(a->argv[i], "idempotency") == 0) {
+			selected[SCHEMA_IDEMPOTENCY] = true;
+			continue;
+		}
 		if (schema_parse(a->argv[i], &t) == -1) {
 			errorf("unknown table '%s' (deliverables, metrics, updates or users)", a->argv[i]);
 			return -1;
@@ -370,6 +376,13 @@ select_tables(struct args *a, bool selected[SCHEMA_COUNT])
 		selected[t] = true;
 	}
 	return 0;
+}
+
+/* The content tables named (none: all four). */
+static int
+select_tables(struct args *a, bool selected[SCHEMA_COUNT])
+{
+	return select_tables_of(a, selected, false);
 }
 
 /* The string member name of o, or "" when absent; borrowed. */
@@ -383,21 +396,47 @@ str_member(json_object *o, const char *name)
 	return json_object_get_string(v);
 }
 
+/* Turns on the TTL of a table that has one (idempotency). A store without
+ * UpdateTimeToLive (dynalite) is told on stderr and tolerated: expired
+ * records are then only ignored, not removed. */
+static int
+ttl_enable(struct ctl *ctl, enum schema_table t, const char *name)
+{
+	json_object *req = schema_ttl_request(t, name), *resp = NULL;
+	struct ddb_error err;
+	int rc;
+
+	if (req == NULL)
+		return 0;
+	rc = ddb_call(ctl->ddb, "UpdateTimeToLive", req, &resp, &err);
+	json_object_put(req);
+	json_object_put(resp);
+	if (rc == 0 || (strcmp(err.code, "ValidationException") == 0 &&
+	    strstr(err.message, "already enabled") != NULL))
+		return 0;
+	if (strcmp(err.code, "UnknownOperationException") == 0) {
+		fprintf(stderr, PROGRAM ": %s: this store has no UpdateTimeToLive; expired keys are ignored, not removed\n", name);
+		return 0;
+	}
+	store_error(ctl, name, &err);
+	return -1;
+}
+
 /* Creates the missing tables, then waits for all of them. */
 static int
 cmd_tables_create(struct ctl *ctl, struct args *a)
 {
-	bool selected[SCHEMA_COUNT], created[SCHEMA_COUNT] = { false };
+	bool selected[SCHEMA_TABLES], created[SCHEMA_TABLES] = { false };
 	struct ddb_error err;
 	unsigned ncreated = 0, nexisting = 0;
 
-	if (select_tables(a, selected) == -1)
+	if (select_tables_of(a, selected, true) == -1)
 		return EXIT_USAGE;
 	if (ctl_open(ctl) == -1)
 		return EXIT_FAIL;
 
 	/* Create first so DynamoDB builds the tables side by side. */
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 		json_object *desc = NULL, *req;
 		int rc;
@@ -422,7 +461,7 @@ cmd_tables_create(struct ctl *ctl, struct args *a)
 		created[t] = rc == 0;
 	}
 
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 
 		if (!selected[t])
@@ -431,6 +470,8 @@ cmd_tables_create(struct ctl *ctl, struct args *a)
 			store_error(ctl, name, &err);
 			return EXIT_FAIL;
 		}
+		if (ttl_enable(ctl, (enum schema_table)t, name) == -1)
+			return EXIT_FAIL;
 		if (created[t]) {
 			printf("%s: created\n", name);
 			ncreated++;
@@ -514,16 +555,16 @@ print_description(json_object *desc)
 static int
 cmd_tables_describe(struct ctl *ctl, struct args *a)
 {
-	bool selected[SCHEMA_COUNT];
+	bool selected[SCHEMA_TABLES];
 	struct ddb_error err;
 	unsigned missing = 0, shown = 0;
 
-	if (select_tables(a, selected) == -1)
+	if (select_tables_of(a, selected, true) == -1)
 		return EXIT_USAGE;
 	if (ctl_open(ctl) == -1)
 		return EXIT_FAIL;
 
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 		json_object *desc = NULL;
 
@@ -562,11 +603,11 @@ cmd_tables_describe(struct ctl *ctl, struct args *a)
 static int
 cmd_tables_delete(struct ctl *ctl, struct args *a)
 {
-	bool selected[SCHEMA_COUNT], deleted[SCHEMA_COUNT] = { false };
+	bool selected[SCHEMA_TABLES], deleted[SCHEMA_TABLES] = { false };
 	struct ddb_error err;
 	unsigned n = 0;
 
-	if (select_tables(a, selected) == -1)
+	if (select_tables_of(a, selected, true) == -1)
 		return EXIT_USAGE;
 	if (!a->yes) {
 		errorf("refusing to delete tables and all their items without --yes");
@@ -575,7 +616,7 @@ cmd_tables_delete(struct ctl *ctl, struct args *a)
 	if (ctl_open(ctl) == -1)
 		return EXIT_FAIL;
 
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 
 		if (!selected[t])
@@ -589,7 +630,7 @@ cmd_tables_delete(struct ctl *ctl, struct args *a)
 			return EXIT_FAIL;
 		}
 	}
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 
 		if (!deleted[t])

@@ -140,6 +140,7 @@ load_store(struct config *cfg, char **cause)
 	cfg->table_metrics = xasprintf("%smetrics", cfg->table_prefix);
 	cfg->table_updates = xasprintf("%supdates", cfg->table_prefix);
 	cfg->table_users = xasprintf("%susers", cfg->table_prefix);
+	cfg->table_idempotency = xasprintf("%sidempotency", cfg->table_prefix);
 
 	v = env_value("AWS_REGION");
 	if (v == NULL)
@@ -317,6 +318,7 @@ config_free(struct config *cfg)
 		&cfg->ec2_metadata_endpoint, &cfg->auth0_domain, &cfg->audience, &cfg->jwks_url,
 		&cfg->issuer, &cfg->digest_api_url, &cfg->digest_api_key, &cfg->digest_model,
 		&cfg->lambda_runtime_api, &cfg->lambda_function_name, &cfg->ca_bundle, &cfg->home,
+		&cfg->table_idempotency,
 	};
 	for (size_t i = 0; i < ARRAY_LEN(strings); i++) {
 		free(*strings[i]);

@@ -20,6 +20,7 @@ struct config {
 	char	*table_metrics;
 	char	*table_updates;
 	char	*table_users;
+	char	*table_idempotency;	/* prefix + "idempotency" (Idempotency-Key records) */
 
 	/* AWS. */
 	char	*region;		/* AWS_REGION, AWS_DEFAULT_REGION, "us-east-1" */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "ddb.h"
 #include "handlers.h"
+#include "idempotency.h"
 #include "log.h"
 #include "router.h"
 
@@ -253,6 +254,7 @@ static void
 dispatch(struct request *req, struct response *res, const struct segments *s)
 {
 	const struct route *route = NULL;
+	struct idempotency idem;
 	bool path_known = false;
 	struct buf allow = BUF_INIT;
 
@@ -312,12 +314,17 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 	}
 	if (route->takes_body && parse_body_or_reply(req, res) == -1)
 		return;
+	/* Idempotency-Key (SPEC §5): every POST runs at most once per key. */
+	if (strcmp(route->method, "POST") == 0 && idempotency_begin_or_reply(req, res, &idem) == -1)
+		return;
 	res->status = 0;
 	route->handler(req, res);
 	if (res->status == 0) {
 		log_error("handler set no status", LOG_S("path", route->pattern));
 		response_error(res, 500, "internal", "internal error");
 	}
+	if (strcmp(route->method, "POST") == 0)
+		idempotency_finish(req, res, &idem);
 }
 
 /* Handles one request end to end. */
