@@ -42,6 +42,9 @@ reply_model_error(struct response *res, enum model_rc rc, const struct ddb_error
 	case MODEL_CONFLICT:
 		response_error(res, 409, "conflict", "%s %ld has changed (version mismatch)", what, id);
 		break;
+	case MODEL_FORBIDDEN:
+		response_error(res, 403, "forbidden", "%s %ld may not be changed by you", what, id);
+		break;
 	default:
 		reply_store_error(res, err);
 	}

@@ -209,3 +209,19 @@ new_metric() {
 	run env PORTAL_REQUEST_TIMEOUT_MS=1000 "$ROOT/portalctl/portalctl" tables describe deliverables
 	[ "$status" -eq 0 ] || fail "1000 is in range: $output"
 }
+
+@test "a POST with an explicit id answered late: 201 once, and the item is the one sent" {
+	local id=$((900000 + RANDOM))
+	fault '[{"action":"delay","ops":["PutItem"],"times":1,"delay_ms":4500}]'
+	api admin POST /api/metrics "{\"id\":$id,\"name\":\"explicit-late\",\"unit\":\"u\",\"baseline_value\":1.5,\"target_value\":10}"
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	expect_status 201
+	expect_json .id "$id"
+	api admin GET "/api/metrics/$id"
+	expect_status 200
+	expect_json .version 1
+	expect_json '.history | length' 1
+	# Another create of that id is a conflict, as before.
+	api admin POST /api/metrics "{\"id\":$id,\"name\":\"other\",\"unit\":\"u\",\"baseline_value\":0,\"target_value\":10}"
+	expect_error 409 conflict
+}
