@@ -89,15 +89,22 @@ ctl_store_error(const struct ctl *ctl, const char *table, const struct ddb_error
 		ctl_errorf("DynamoDB at %s: %s: %s", ctl->cfg.endpoint, err->code, err->message);
 }
 
-/* Selects tables from short names (none: all four); -1 after reporting. */
+/* Selects tables from short names (none: all four); -1 after reporting.
+ * with_idempotency: the tables commands also take the idempotency table
+ * (selected then has SCHEMA_TABLES entries). */
 int
-ctl_select_tables(struct args *a, bool selected[SCHEMA_COUNT])
+ctl_select_tables_of(struct args *a, bool *selected, bool with_idempotency)
 {
 	enum schema_table t;
+	int n = with_idempotency ? SCHEMA_TABLES : SCHEMA_COUNT;
 
-	for (int i = 0; i < SCHEMA_COUNT; i++)
+	for (int i = 0; i < n; i++)
 		selected[i] = a->argc == 0;
 	for (int i = 0; i < a->argc; i++) {
+		if (with_idempotency && strcmp(a->argv[i], "idempotency") == 0) {
+			selected[SCHEMA_IDEMPOTENCY] = true;
+			continue;
+		}
 		if (schema_parse(a->argv[i], &t) == -1) {
 			ctl_errorf("unknown table '%s' (deliverables, metrics, updates or users)", a->argv[i]);
 			return -1;
@@ -105,6 +112,13 @@ ctl_select_tables(struct args *a, bool selected[SCHEMA_COUNT])
 		selected[t] = true;
 	}
 	return 0;
+}
+
+/* The content tables named (none: all four). */
+int
+ctl_select_tables(struct args *a, bool selected[SCHEMA_COUNT])
+{
+	return ctl_select_tables_of(a, selected, false);
 }
 
 /* The string member name of o, or "" when absent; borrowed. */

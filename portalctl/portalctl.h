@@ -79,6 +79,8 @@ void	ctl_store_error(const struct ctl *, const char *table, const struct ddb_err
 /* Selects tables from the positional short names (none: all); -1 after
  * reporting an unknown name. */
 int	ctl_select_tables(struct args *, bool selected[SCHEMA_COUNT]);
+/* The same; with_idempotency adds the idempotency table (SCHEMA_TABLES entries). */
+int	ctl_select_tables_of(struct args *, bool *selected, bool with_idempotency);
 
 /* The string member name of o, or "" when absent; borrowed. */
 const char *ctl_str_member(json_object *o, const char *name);

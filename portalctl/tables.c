@@ -76,21 +76,47 @@ print_description(json_object *desc)
 	}
 }
 
+/* Turns on the TTL of a table that has one (idempotency). A store without
+ * UpdateTimeToLive (dynalite) is told on stderr and tolerated: expired
+ * records are then only ignored, not removed. */
+static int
+ttl_enable(struct ctl *ctl, enum schema_table t, const char *name)
+{
+	json_object *req = schema_ttl_request(t, name), *resp = NULL;
+	struct ddb_error err;
+	int rc;
+
+	if (req == NULL)
+		return 0;
+	rc = ddb_call(ctl->ddb, "UpdateTimeToLive", req, &resp, &err);
+	json_object_put(req);
+	json_object_put(resp);
+	if (rc == 0 || (strcmp(err.code, "ValidationException") == 0 &&
+	    strstr(err.message, "already enabled") != NULL))
+		return 0;
+	if (strcmp(err.code, "UnknownOperationException") == 0) {
+		fprintf(stderr, PROGRAM ": %s: this store has no UpdateTimeToLive; expired keys are ignored, not removed\n", name);
+		return 0;
+	}
+	ctl_store_error(ctl, name, &err);
+	return -1;
+}
+
 /* Creates the missing tables, then waits for all of them. */
 static int
 cmd_tables_create(struct ctl *ctl, struct args *a)
 {
-	bool selected[SCHEMA_COUNT], created[SCHEMA_COUNT] = { false };
+	bool selected[SCHEMA_TABLES], created[SCHEMA_TABLES] = { false };
 	struct ddb_error err;
 	unsigned ncreated = 0, nexisting = 0;
 
-	if (ctl_select_tables(a, selected) == -1)
+	if (ctl_select_tables_of(a, selected, true) == -1)
 		return EXIT_USAGE;
 	if (ctl_open(ctl) == -1)
 		return EXIT_FAIL;
 
 	/* Create first so DynamoDB builds the tables side by side. */
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 		json_object *desc = NULL, *req;
 		int rc;
@@ -115,7 +141,7 @@ cmd_tables_create(struct ctl *ctl, struct args *a)
 		created[t] = rc == 0;
 	}
 
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 
 		if (!selected[t])
@@ -124,6 +150,8 @@ cmd_tables_create(struct ctl *ctl, struct args *a)
 			ctl_store_error(ctl, name, &err);
 			return EXIT_FAIL;
 		}
+		if (ttl_enable(ctl, (enum schema_table)t, name) == -1)
+			return EXIT_FAIL;
 		if (created[t]) {
 			printf("%s: created\n", name);
 			ncreated++;
@@ -153,16 +181,16 @@ const struct ctl_command cmd_tables_create_entry = {
 static int
 cmd_tables_describe(struct ctl *ctl, struct args *a)
 {
-	bool selected[SCHEMA_COUNT];
+	bool selected[SCHEMA_TABLES];
 	struct ddb_error err;
 	unsigned missing = 0, shown = 0;
 
-	if (ctl_select_tables(a, selected) == -1)
+	if (ctl_select_tables_of(a, selected, true) == -1)
 		return EXIT_USAGE;
 	if (ctl_open(ctl) == -1)
 		return EXIT_FAIL;
 
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 		json_object *desc = NULL;
 
@@ -213,11 +241,11 @@ const struct ctl_command cmd_tables_describe_entry = {
 static int
 cmd_tables_delete(struct ctl *ctl, struct args *a)
 {
-	bool selected[SCHEMA_COUNT], deleted[SCHEMA_COUNT] = { false };
+	bool selected[SCHEMA_TABLES], deleted[SCHEMA_TABLES] = { false };
 	struct ddb_error err;
 	unsigned n = 0;
 
-	if (ctl_select_tables(a, selected) == -1)
+	if (ctl_select_tables_of(a, selected, true) == -1)
 		return EXIT_USAGE;
 	if (!a->yes) {
 		ctl_errorf("refusing to delete tables and all their items without --yes");
@@ -226,7 +254,7 @@ cmd_tables_delete(struct ctl *ctl, struct args *a)
 	if (ctl_open(ctl) == -1)
 		return EXIT_FAIL;
 
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 
 		if (!selected[t])
@@ -240,7 +268,7 @@ cmd_tables_delete(struct ctl *ctl, struct args *a)
 			return EXIT_FAIL;
 		}
 	}
-	for (int t = 0; t < SCHEMA_COUNT; t++) {
+	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 
 		if (!deleted[t])

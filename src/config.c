@@ -200,6 +200,7 @@ load_store(struct config *cfg, char **cause)
 	cfg->table_metrics = xasprintf("%smetrics", cfg->table_prefix);
 	cfg->table_updates = xasprintf("%supdates", cfg->table_prefix);
 	cfg->table_users = xasprintf("%susers", cfg->table_prefix);
+	cfg->table_idempotency = xasprintf("%sidempotency", cfg->table_prefix);
 
 	v = env_value("AWS_REGION");
 	if (v == NULL)
@@ -356,6 +357,14 @@ config_load(struct config *cfg, enum config_need need, char **cause)
 			    CACHE_TTL_LIMIT_MS, v);
 		cfg->cache_ttl_ms = (int)ttl;
 	}
+	cfg->request_timeout_ms = REQUEST_TIMEOUT_DEFAULT_MS;
+	if ((v = env_value("PORTAL_REQUEST_TIMEOUT_MS")) != NULL) {
+		long budget;
+		if (parse_long(v, REQUEST_TIMEOUT_MIN_MS, REQUEST_TIMEOUT_MAX_MS, &budget) == -1)
+			return fail(cause, "PORTAL_REQUEST_TIMEOUT_MS must be a number of milliseconds from %d to %d (got \"%s\")",
+			    REQUEST_TIMEOUT_MIN_MS, REQUEST_TIMEOUT_MAX_MS, v);
+		cfg->request_timeout_ms = (int)budget;
+	}
 	return 0;
 }
 
@@ -375,6 +384,7 @@ config_free(struct config *cfg)
 		&cfg->ec2_metadata_endpoint, &cfg->auth0_domain, &cfg->audience, &cfg->jwks_url,
 		&cfg->issuer, &cfg->digest_api_url, &cfg->digest_api_key, &cfg->digest_model,
 		&cfg->lambda_runtime_api, &cfg->lambda_function_name, &cfg->ca_bundle, &cfg->home,
+		&cfg->table_idempotency,
 	};
 	for (size_t i = 0; i < ARRAY_LEN(strings); i++) {
 		free(*strings[i]);

@@ -8,6 +8,10 @@
 
 #include "log.h"
 
+#define REQUEST_TIMEOUT_DEFAULT_MS	5000
+#define REQUEST_TIMEOUT_MIN_MS		1000
+#define REQUEST_TIMEOUT_MAX_MS		29000
+
 struct config {
 	/* Tables. */
 	char	*env;			/* PORTAL_ENV, default "dev" */
@@ -16,6 +20,7 @@ struct config {
 	char	*table_metrics;
 	char	*table_updates;
 	char	*table_users;
+	char	*table_idempotency;	/* prefix + "idempotency" (Idempotency-Key records) */
 
 	/* AWS. */
 	char	*region;		/* AWS_REGION, AWS_DEFAULT_REGION, "us-east-1" */
@@ -47,6 +52,9 @@ struct config {
 
 	/* Cache of whole-table reads (cache.h): PORTAL_CACHE_TTL_MS, 0 = off. */
 	int	 cache_ttl_ms;
+
+	/* The whole time budget of one request (PORTAL_REQUEST_TIMEOUT_MS). */
+	int	 request_timeout_ms;
 
 	/* Logging. */
 	enum log_level log_level;

@@ -59,6 +59,8 @@ struct attempt {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
+static bool is_single_write(const char *op);
+
 static atomic_ulong ddb_total_requests;
 static pthread_once_t ddb_curl_once = PTHREAD_ONCE_INIT;
 
@@ -193,6 +195,13 @@ void
 ddb_set_deadline(struct ddb *ddb, int64_t deadline_ms)
 {
 	ddb->deadline_ms = deadline_ms;
+}
+
+/* The current deadline (0: none). */
+int64_t
+ddb_deadline(const struct ddb *ddb)
+{
+	return ddb->deadline_ms;
 }
 
 /* Applies the options every easy handle of this ddb shares. */
@@ -482,12 +491,17 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op, CURLcode cc,
 
 	*response = NULL;
 	if (cc != CURLE_OK) {
+		long sent = 0;
+
 		if (a->too_large)
 			error_set(err, 0, "InvalidResponse", "%s response over %d bytes", op,
 			    DDB_RESPONSE_MAX);
 		else
 			error_set(err, 0, cc == CURLE_OPERATION_TIMEDOUT ? "TimeoutError" : "NetworkError",
 			    "%s", a->errbuf[0] != '\0' ? a->errbuf : curl_easy_strerror(cc));
+		/* Bytes of the request on the wire: the store may have applied it. */
+		curl_easy_getinfo(a->easy, CURLINFO_REQUEST_SIZE, &sent);
+		err->outcome_unknown = (sent > 0 || a->too_large) && is_single_write(op);
 		return -1;
 	}
 	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -516,6 +530,8 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op, CURLcode cc,
 	    json_object_object_get_ex(body, "Message", &message)))
 		text = json_object_get_string(message);
 	error_set(err, (int)status, code, "%s", text != NULL ? text : "");
+	/* A 5xx says nothing about whether the write happened. */
+	err->outcome_unknown = status >= 500 && is_single_write(op);
 	if (strcmp(err->code, "TransactionCanceledException") == 0)
 		error_cancellation_reasons(body, err);
 	if (strcmp(err->code, "ExpiredTokenException") == 0)
@@ -562,7 +578,7 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body,
 			return 0;
 		}
 		attempt_cleanup(&a);
-		if (!err->retryable)
+		if (!err->retryable || err->outcome_unknown)
 			break;
 	}
 	log_debug("ddb call failed", LOG_S("op", op), LOG_S("code", err->code),
@@ -611,6 +627,16 @@ is_write_op(const char *op)
 	return strcmp(op, "PutItem") == 0 || strcmp(op, "UpdateItem") == 0 ||
 	    strcmp(op, "DeleteItem") == 0 || strcmp(op, "BatchWriteItem") == 0 ||
 	    strcmp(op, "TransactWriteItems") == 0;
+}
+
+/* PutItem, UpdateItem, DeleteItem: not retried blindly when their outcome is
+ * unknown (BatchWriteItem puts whole items and TransactWriteItems carries a
+ * ClientRequestToken: both may be sent again). */
+static bool
+is_single_write(const char *op)
+{
+	return strcmp(op, "PutItem") == 0 || strcmp(op, "UpdateItem") == 0 ||
+	    strcmp(op, "DeleteItem") == 0;
 }
 
 /* The pool handle i, created on first use. */
@@ -706,7 +732,7 @@ ddb_call_parallel(struct ddb *ddb, struct ddb_op *ops, size_t n)
 		parallel_chunk(ddb, ops + done, chunk, bodies + done);
 	}
 	for (i = 0; i < n; i++) {
-		if (ops[i].rc == -1 && ops[i].err.retryable)
+		if (ops[i].rc == -1 && ops[i].err.retryable && !ops[i].err.outcome_unknown)
 			ops[i].rc = call_with_retries(ddb, ops[i].op, bodies[i], &ops[i].response,
 			    &ops[i].err, ops[i].err.attempts);
 		if (ops[i].rc == -1)

@@ -44,6 +44,9 @@ struct ddb_error {
 	bool	 retryable;
 	int	 attempts;
 	bool	 condition_failed;	/* ConditionalCheckFailed, also as a TransactionCanceled reason */
+	bool	 outcome_unknown;	/* a PutItem/UpdateItem/DeleteItem that may have been
+					 * applied (sent, then a time-out, a network error or a
+					 * 5xx): never retried here, see ddb_call */
 };
 
 struct ddb;
@@ -59,6 +62,8 @@ unsigned ddb_request_count(const struct ddb *ddb);
 unsigned long ddb_total_request_count(void);
 /* Calls end no later than this wall-clock time (ms since epoch); 0 clears it. */
 void ddb_set_deadline(struct ddb *ddb, int64_t deadline_ms);
+/* The deadline set by ddb_set_deadline (0: none). */
+int64_t ddb_deadline(const struct ddb *ddb);
 
 /* True for errors worth a 503 (store unreachable, throttled, 5xx after retries). */
 bool ddb_error_is_unavailable(const struct ddb_error *err);
@@ -74,7 +79,13 @@ int64_t ddb_backoff_ms(int attempt);
  * in this process, whatever its outcome. Set it once at start-up. */
 void ddb_set_write_hook(void (*hook)(void));
 
-/* Raw call of one operation ("GetItem", ...) with retries. request is
+/* Raw call of one operation ("GetItem", ...) with retries inside the
+ * handle's deadline (no attempt starts after it; each attempt's time-out is
+ * bounded by what is left). PutItem, UpdateItem and DeleteItem are retried
+ * only after errors that prove they were not applied (throttling, a 4xx, no
+ * connection): when the outcome is unknown the call fails at once with
+ * err->outcome_unknown set, and the caller retries in a form that cannot
+ * apply twice (conditional on what the first attempt wrote). request is
  * borrowed; *response is owned by the caller. 0 or -1 with err filled. */
 int ddb_call(struct ddb *ddb, const char *op, json_object *request,
     json_object **response, struct ddb_error *err);

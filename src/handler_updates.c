@@ -247,9 +247,11 @@ handle_updates_delete(struct request *req, struct response *res)
 	struct ddb_error err;
 	json_object *item, *author;
 	const char *id, *author_id = NULL;
+	long version;
 	bool admin;
 
-	if (param_update_id_or_reply(req, res, &id) == -1)
+	if (param_update_id_or_reply(req, res, &id) == -1 ||
+	    expected_version_or_reply(req, res, NULL, &version) == -1)
 		return;
 	if (caller_id(req) == NULL) {
 		response_error(res, 401, "unauthorized", "authentication required");
@@ -275,7 +277,8 @@ handle_updates_delete(struct request *req, struct response *res)
 	}
 	json_object_put(item);
 	/* A non-admin's delete stays conditional on authorship. */
-	switch (updates_delete(req->app->ddb, req->app->cfg, id, admin ? NULL : caller_id(req), &err)) {
+	switch (updates_delete(req->app->ddb, req->app->cfg, id, admin ? NULL : caller_id(req),
+	    version, &err)) {
 	case MODEL_OK:
 		response_empty(res, 204);
 		break;
@@ -283,6 +286,9 @@ handle_updates_delete(struct request *req, struct response *res)
 		response_error(res, 404, "not_found", "update %s not found", id);
 		break;
 	case MODEL_CONFLICT:
+		response_error(res, 409, "conflict", "update %s has changed (version mismatch)", id);
+		break;
+	case MODEL_FORBIDDEN:
 		response_error(res, 403, "forbidden", "only the author or an admin may delete this update");
 		break;
 	default:

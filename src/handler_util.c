@@ -51,6 +51,9 @@ reply_model_error(struct response *res, enum model_rc rc, const struct ddb_error
 	case MODEL_CONFLICT:
 		response_error(res, 409, "conflict", "%s %ld has changed (version mismatch)", what, id);
 		break;
+	case MODEL_FORBIDDEN:
+		response_error(res, 403, "forbidden", "%s %ld may not be changed by you", what, id);
+		break;
 	default:
 		reply_store_error(res, err);
 	}
@@ -92,15 +95,16 @@ handle_versioned_patch(struct request *req, struct response *res, const struct p
 void
 handle_numeric_delete(struct request *req, struct response *res, const char *what,
     enum model_rc (*remove)(struct ddb *ddb, const struct config *cfg, long id,
-    struct ddb_error *err))
+    long expected_version, struct ddb_error *err))
 {
 	struct ddb_error err;
 	enum model_rc rc;
-	long id;
+	long id, version;
 
-	if (param_id_or_reply(req, res, 0, &id) == -1)
+	if (param_id_or_reply(req, res, 0, &id) == -1 ||
+	    expected_version_or_reply(req, res, NULL, &version) == -1)
 		return;
-	if ((rc = remove(req->app->ddb, req->app->cfg, id, &err)) == MODEL_OK)
+	if ((rc = remove(req->app->ddb, req->app->cfg, id, version, &err)) == MODEL_OK)
 		response_empty(res, 204);
 	else
 		reply_model_error(res, rc, &err, what, id);
@@ -142,9 +146,18 @@ expected_version_or_reply(struct request *req, struct response *res, json_object
 		size_t len = strlen(h);
 		long hv;
 
+		while (len > 0 && (*h == ' ' || *h == '\t')) {
+			h++;
+			len--;
+		}
+		while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+			len--;
+		if (len == 1 && h[0] == '*')
+			return 0;	/* any existing item: the store's condition on existence */
 		if (len >= 2 && h[0] == 'W' && h[1] == '/') {
-			h += 2;
-			len -= 2;
+			/* RFC 9110 §13.1.1: If-Match compares strongly; a weak tag never matches. */
+			response_error(res, 409, "conflict", "If-Match: a weak entity tag never matches");
+			return -1;
 		}
 		if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
 			h++;

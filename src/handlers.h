@@ -70,14 +70,17 @@ struct patch_ops {
 /* PATCH of a versioned item by numeric id: version from the body or If-Match,
  * known fields, no {} or null, validation, the update, 200 with ETag. */
 void handle_versioned_patch(struct request *req, struct response *res, const struct patch_ops *ops);
-/* DELETE of an item by numeric id: 204, or 404 / the store's error. */
+/* DELETE of an item by numeric id, conditional on If-Match when sent: 204,
+ * or 404 / 409 / the store's error. */
 void handle_numeric_delete(struct request *req, struct response *res, const char *what,
     enum model_rc (*remove)(struct ddb *ddb, const struct config *cfg, long id,
-    struct ddb_error *err));
+    long expected_version, struct ddb_error *err));
 /* Parses path parameter idx as a positive integer id; 400 and -1 otherwise. */
 int param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out);
-/* The expected version from the body's "version" (removed from the body) or
- * If-Match ("N" or N); *out = -1 when neither. 400 and -1 on a bad value. */
+/* The expected version from the body's "version" (removed from the body; body
+ * may be NULL) or If-Match ("N" or N, compared strongly: a weak W/"N" never
+ * matches and is 409; "*" matches any existing item); *out = -1 when neither.
+ * 400 and -1 on a bad value. */
 int expected_version_or_reply(struct request *req, struct response *res, json_object *body, long *out);
 /* Sets ETag: "N" from the item's version. */
 void set_etag(struct response *res, json_object *item);

@@ -1,4 +1,6 @@
 /* model.c - operations shared by the tables keyed by a numeric id. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +85,11 @@ unmarshal_all(json_object *raw, struct ddb_error *err)
 	const char *cause;
 
 	for (size_t i = 0; i < json_object_array_length(raw); i++) {
-		json_object *item = ddb_unmarshal_item(json_object_array_get_idx(raw, i), &cause);
+		json_object *item;
+
+		if (model_is_reserved(json_object_array_get_idx(raw, i)))
+			continue;
+		item = ddb_unmarshal_item(json_object_array_get_idx(raw, i), &cause);
 		if (item == NULL) {
 			json_object_put(out);
 			model_marshal_error(err, "UnmarshalError", "item", cause);
@@ -129,29 +135,122 @@ model_scan_sorted(struct ddb *ddb, const char *table, json_object **items,
 	return MODEL_OK;
 }
 
-/* Conditional put: attribute_not_exists(id). */
+/* True for the reserved counter item: a numeric id 0, plain or raw. */
+bool
+model_is_reserved(json_object *item)
+{
+	json_object *id, *n;
+
+	if (item == NULL || !json_object_object_get_ex(item, "id", &id) || id == NULL)
+		return false;
+	if (json_object_is_type(id, json_type_object))
+		return json_object_object_get_ex(id, "N", &n) &&
+		    strcmp(json_object_get_string(n), "0") == 0;
+	return json_object_is_type(id, json_type_int) && json_object_get_int64(id) == MODEL_COUNTER_ID;
+}
+
+/* Fills err as a time-out: the store is answered 503 (ddb_error_is_unavailable). */
+void
+model_unavailable(struct ddb_error *err, const char *why)
+{
+	memset(err, 0, sizeof *err);
+	snprintf(err->code, sizeof err->code, "TimeoutError");
+	snprintf(err->message, sizeof err->message, "%s", why);
+}
+
+/* Full jitter: random in [0, min(cap, base * 2^(round-1))]. */
+void
+model_race_pause(int round)
+{
+	int64_t cap = (int64_t)MODEL_RACE_BASE_MS << (round < 8 ? round : 8);
+
+	if (cap > MODEL_RACE_MAX_MS)
+		cap = MODEL_RACE_MAX_MS;
+	sleep_ms((int64_t)random_below((uint64_t)cap + 1));
+}
+
+/* Equal values: json-c's comparison, or the same JSON text. */
+static bool
+same_value(json_object *a, json_object *b)
+{
+	if (json_object_equal(a, b))
+		return true;
+	if (a == NULL || b == NULL)
+		return false;
+	return strcmp(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
+	    json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN)) == 0;
+}
+
+/* One PutItem of av with attribute_not_exists(id). */
+static int
+put_if_absent(struct ddb *ddb, const char *table, json_object *av, struct ddb_error *err)
+{
+	json_object *extra = json_object_new_object();
+	int rc;
+
+	json_object_object_add(extra, "ConditionExpression",
+	    json_object_new_string("attribute_not_exists(id)"));
+	rc = ddb_put_item(ddb, table, av, extra, NULL, err);
+	json_object_put(extra);
+	return rc;
+}
+
+/* Conditional put; after an unknown outcome, the same put again, and an
+ * existing item is ours when the id is ours alone or the item is the same. */
 enum model_rc
-model_create_num(struct ddb *ddb, const char *table, json_object *item,
+model_put_new(struct ddb *ddb, const char *table, json_object *item, bool id_is_mine,
     struct ddb_error *err)
 {
-	json_object *av, *extra;
+	json_object *av, *key, *raw = NULL, *stored;
 	const char *cause;
-	int rc;
+	enum model_rc result = MODEL_OK;
+	int round;
 
 	av = ddb_marshal_item(item, &cause);
 	if (av == NULL) {
 		model_marshal_error(err, "MarshalError", "item", cause);
 		return MODEL_ERROR;
 	}
-	extra = json_object_new_object();
-	json_object_object_add(extra, "ConditionExpression",
-	    json_object_new_string("attribute_not_exists(id)"));
-	rc = ddb_put_item(ddb, table, av, extra, NULL, err);
-	json_object_put(extra);
+	if (put_if_absent(ddb, table, av, err) == 0)
+		goto out;
+	for (round = 0; err->outcome_unknown && round < MODEL_WRITE_ROUNDS; round++) {
+		log_warn("create outcome unknown; sending it again under its condition",
+		    LOG_S("table", table), LOG_S("code", err->code));
+		if (put_if_absent(ddb, table, av, err) == 0)
+			goto out;	/* the first attempt had not been applied */
+		if (!ddb_error_is_condition_failed(err))
+			continue;	/* unknown again, or a final error */
+		/* The id exists: our own first attempt, or another writer's. */
+		key = json_object_new_object();
+		json_object_object_add(key, "id", json_object_get(json_object_object_get(av, "id")));
+		if (ddb_get_item(ddb, table, key, true, &raw, err) == -1) {
+			json_object_put(key);
+			result = MODEL_ERROR;
+			goto out;
+		}
+		json_object_put(key);
+		if (raw == NULL)
+			continue;	/* gone again meanwhile: put once more */
+		stored = ddb_unmarshal_item(raw, &cause);
+		json_object_put(raw);
+		raw = NULL;
+		result = id_is_mine || (stored != NULL && same_value(stored, item)) ?
+		    MODEL_OK : MODEL_CONFLICT;
+		json_object_put(stored);
+		goto out;
+	}
+	result = ddb_error_is_condition_failed(err) ? MODEL_CONFLICT : MODEL_ERROR;
+out:
 	json_object_put(av);
-	if (rc == -1)
-		return ddb_error_is_condition_failed(err) ? MODEL_CONFLICT : MODEL_ERROR;
-	return MODEL_OK;
+	return result;
+}
+
+/* A create under the id the caller chose. */
+enum model_rc
+model_create_num(struct ddb *ddb, const char *table, json_object *item,
+    struct ddb_error *err)
+{
+	return model_put_new(ddb, table, item, false, err);
 }
 
 /* The largest id in the table (0 when empty), from a keys-only scan. */
@@ -164,6 +263,7 @@ max_id(struct ddb *ddb, const char *table, long *out, struct ddb_error *err)
 	*out = 0;
 	json_object_object_add(req, "TableName", json_object_new_string(table));
 	json_object_object_add(req, "ProjectionExpression", json_object_new_string("id"));
+	json_object_object_add(req, "ConsistentRead", json_object_new_boolean(true));
 	rc = ddb_scan_all(ddb, req, &raw, err);
 	json_object_put(req);
 	if (rc == -1)
@@ -181,79 +281,309 @@ max_id(struct ddb *ddb, const char *table, long *out, struct ddb_error *err)
 	return MODEL_OK;
 }
 
-/* Next free id: max + 1, retried when another writer takes it first. */
+/* Sets the counter to at least floor (creating it when absent). A failed
+ * condition means someone set it higher already: fine. */
+static enum model_rc
+counter_raise(struct ddb *ddb, const char *table, long floor, struct ddb_error *err)
+{
+	json_object *key = num_key(MODEL_COUNTER_ID), *extra = json_object_new_object();
+	json_object *names = json_object_new_object(), *values = json_object_new_object();
+	int rc;
+
+	json_object_object_add(names, "#next", json_object_new_string(MODEL_COUNTER_ATTR));
+	json_object_object_add(values, ":floor", ddb_av_n_int(floor));
+	json_object_object_add(extra, "UpdateExpression", json_object_new_string("SET #next = :floor"));
+	json_object_object_add(extra, "ConditionExpression",
+	    json_object_new_string("attribute_not_exists(#next) OR #next < :floor"));
+	json_object_object_add(extra, "ExpressionAttributeNames", names);
+	json_object_object_add(extra, "ExpressionAttributeValues", values);
+	/* Raising to a floor is idempotent: an unknown outcome is simply sent again. */
+	for (int round = 0; round < MODEL_CREATE_ATTEMPTS; round++) {
+		rc = ddb_update_item(ddb, table, key, extra, NULL, err);
+		if (rc == 0 || ddb_error_is_condition_failed(err) || !err->outcome_unknown)
+			break;
+	}
+	json_object_put(key);
+	json_object_put(extra);
+	if (rc == -1 && !ddb_error_is_condition_failed(err))
+		return MODEL_ERROR;
+	return MODEL_OK;
+}
+
+/* The next id from the counter: ADD 1, only once the counter exists (it
+ * starts at the table's largest id). An ADD whose outcome is unknown is
+ * sent again: at worst an id is skipped, never handed out twice. */
+static enum model_rc
+counter_next(struct ddb *ddb, const char *table, long *id, struct ddb_error *err)
+{
+	json_object *key = num_key(MODEL_COUNTER_ID), *extra = json_object_new_object();
+	json_object *names = json_object_new_object(), *values = json_object_new_object();
+	json_object *attrs = NULL, *next, *n;
+	enum model_rc result = MODEL_ERROR;
+	long floor;
+
+	json_object_object_add(names, "#next", json_object_new_string(MODEL_COUNTER_ATTR));
+	json_object_object_add(values, ":one", ddb_av_n_int(1));
+	json_object_object_add(extra, "UpdateExpression", json_object_new_string("ADD #next :one"));
+	json_object_object_add(extra, "ConditionExpression", json_object_new_string("attribute_exists(#next)"));
+	json_object_object_add(extra, "ExpressionAttributeNames", names);
+	json_object_object_add(extra, "ExpressionAttributeValues", values);
+	json_object_object_add(extra, "ReturnValues", json_object_new_string("UPDATED_NEW"));
+	for (int round = 0; round < MODEL_WRITE_ROUNDS; round++) {
+		if (ddb_update_item(ddb, table, key, extra, &attrs, err) == 0) {
+			if (json_object_object_get_ex(attrs, MODEL_COUNTER_ATTR, &next) &&
+			    json_object_object_get_ex(next, "N", &n) &&
+			    parse_long(json_object_get_string(n), 1, 999999999999L, id) == 0)
+				result = MODEL_OK;
+			else
+				model_marshal_error(err, "InvalidResponse", MODEL_COUNTER_ATTR, "not a number");
+			break;
+		}
+		if (err->outcome_unknown)
+			continue;
+		if (!ddb_error_is_condition_failed(err))
+			break;
+		/* No counter yet: start it at the largest id in the table. */
+		if (max_id(ddb, table, &floor, err) != MODEL_OK ||
+		    counter_raise(ddb, table, floor, err) != MODEL_OK)
+			break;
+	}
+	json_object_put(attrs);
+	json_object_put(key);
+	json_object_put(extra);
+	return result;
+}
+
+/* A fresh id from the counter; a taken one (an explicit id, an import)
+ * lifts the counter past the largest id and draws again. */
 enum model_rc
 model_create_next(struct ddb *ddb, const char *table, json_object *item,
     struct ddb_error *err)
 {
 	for (int attempt = 0; attempt < MODEL_CREATE_ATTEMPTS; attempt++) {
-		long id;
+		long id, top;
 		enum model_rc rc;
 
-		if (max_id(ddb, table, &id, err) != MODEL_OK)
+		if (counter_next(ddb, table, &id, err) != MODEL_OK)
 			return MODEL_ERROR;
-		json_object_object_add(item, "id", json_object_new_int64(id + 1));
-		rc = model_create_num(ddb, table, item, err);
+		json_object_object_add(item, "id", json_object_new_int64(id));
+		rc = model_put_new(ddb, table, item, true, err);
 		if (rc != MODEL_CONFLICT)
 			return rc;
+		log_warn("counter id taken; lifting the counter", LOG_S("table", table), LOG_I("id", id));
+		if (max_id(ddb, table, &top, err) != MODEL_OK ||
+		    counter_raise(ddb, table, top, err) != MODEL_OK)
+			return MODEL_ERROR;
 	}
-	return MODEL_CONFLICT;
+	model_unavailable(err, "no free id after several draws");
+	return MODEL_ERROR;
 }
 
-/* UpdateItem SET #f = :f ..., version = version + 1, conditional. */
-enum model_rc
-model_update_num(struct ddb *ddb, const char *table, long id, json_object *changes,
-    long expected_version, json_object **updated, struct ddb_error *err)
+/* One UpdateItem: SET every field of set, version = v + 1 and updated_at,
+ * conditional on the item existing at version v (v 0: no version yet).
+ * MODEL_CONFLICT when the condition failed; *updated the new item. */
+static enum model_rc
+versioned_set(struct ddb *ddb, const char *table, long id, json_object *set, long v,
+    const char *now, json_object **updated, struct ddb_error *err)
 {
 	json_object *extra = json_object_new_object(), *names = json_object_new_object();
-	json_object *values = json_object_new_object(), *key, *attrs = NULL, *now = model_now();
-	struct buf expr = BUF_INIT, cond = BUF_INIT;
+	json_object *values = json_object_new_object(), *key = num_key(id), *attrs = NULL;
+	struct buf expr = BUF_INIT;
 	const char *cause;
-	int rc;
 	enum model_rc result = MODEL_OK;
 
 	*updated = NULL;
-	if (model_versioned_update(changes, expected_version, json_object_get_string(now),
-	    &expr, &cond, names, values, err) == -1) {
+	buf_puts(&expr, "SET ");
+	if (model_set_clauses(set, &expr, names, values, err) == -1) {
 		result = MODEL_ERROR;
 		goto out;
 	}
+	buf_puts(&expr, "#version = :next, #updated_at = :now");
+	json_object_object_add(names, "#version", json_object_new_string("version"));
+	json_object_object_add(names, "#updated_at", json_object_new_string("updated_at"));
+	json_object_object_add(values, ":next", ddb_av_n_int(v + 1));
+	json_object_object_add(values, ":now", ddb_av_s(now));
+	if (v > 0) {
+		json_object_object_add(values, ":read", ddb_av_n_int(v));
+		json_object_object_add(extra, "ConditionExpression",
+		    json_object_new_string("attribute_exists(id) AND #version = :read"));
+	} else {
+		json_object_object_add(extra, "ConditionExpression",
+		    json_object_new_string("attribute_exists(id) AND attribute_not_exists(#version)"));
+	}
 	json_object_object_add(extra, "UpdateExpression", json_object_new_string(expr.data));
-	json_object_object_add(extra, "ConditionExpression", json_object_new_string(cond.data));
 	json_object_object_add(extra, "ExpressionAttributeNames", json_object_get(names));
 	json_object_object_add(extra, "ExpressionAttributeValues", json_object_get(values));
 	json_object_object_add(extra, "ReturnValues", json_object_new_string("ALL_NEW"));
-	key = num_key(id);
-	rc = ddb_update_item(ddb, table, key, extra, &attrs, err);
-	json_object_put(key);
-	if (rc == -1) {
-		json_object *current = NULL;
-
-		if (!ddb_error_is_condition_failed(err)) {
-			result = MODEL_ERROR;
-			goto out;
-		}
-		/* The condition failed: absent, or another version. */
-		result = model_get_num(ddb, table, id, &current, err);
-		json_object_put(current);
-		if (result == MODEL_OK)
-			result = MODEL_CONFLICT;
+	if (ddb_update_item(ddb, table, key, extra, &attrs, err) == -1) {
+		result = ddb_error_is_condition_failed(err) ? MODEL_CONFLICT : MODEL_ERROR;
 		goto out;
 	}
-	*updated = ddb_unmarshal_item(attrs, &cause);
-	if (*updated == NULL) {
+	if ((*updated = ddb_unmarshal_item(attrs, &cause)) == NULL) {
 		model_marshal_error(err, "UnmarshalError", "item", cause);
 		result = MODEL_ERROR;
 	}
 out:
 	json_object_put(attrs);
+	json_object_put(key);
 	json_object_put(extra);
 	json_object_put(names);
 	json_object_put(values);
-	json_object_put(now);
 	buf_free(&expr);
-	buf_free(&cond);
 	return result;
+}
+
+/* True when item carries what versioned_set(set, v, now) writes. */
+static bool
+carries_write(json_object *item, json_object *set, long v, const char *now)
+{
+	const char *at = model_string(item, "updated_at");
+
+	if (model_int(item, "version", 0) != v + 1 || at == NULL || strcmp(at, now) != 0)
+		return false;
+	json_object_object_foreach(set, field, value)
+		if (!same_value(json_object_object_get(item, field), value))
+			return false;
+	return true;
+}
+
+/* versioned_set, and after an unknown outcome the same write again: a
+ * failed condition then means our first attempt applied (the item carries
+ * our write at v + 1) or another writer won (MODEL_CONFLICT). */
+static enum model_rc
+versioned_set_once(struct ddb *ddb, const char *table, long id, json_object *set, long v,
+    const char *now, json_object **updated, struct ddb_error *err)
+{
+	enum model_rc rc = versioned_set(ddb, table, id, set, v, now, updated, err);
+
+	for (int round = 0; rc == MODEL_ERROR && err->outcome_unknown &&
+	    round < MODEL_WRITE_ROUNDS; round++) {
+		json_object *current = NULL;
+		long seen;
+
+		log_warn("update outcome unknown; sending it again under its condition",
+		    LOG_S("table", table), LOG_I("id", id), LOG_I("version", v + 1),
+		    LOG_S("code", err->code));
+		rc = versioned_set(ddb, table, id, set, v, now, updated, err);
+		if (rc != MODEL_CONFLICT)
+			continue;
+		if ((rc = model_get_num(ddb, table, id, &current, err)) != MODEL_OK)
+			return rc;
+		seen = model_int(current, "version", 0);
+		if (carries_write(current, set, v, now)) {
+			*updated = current;
+			return MODEL_OK;
+		}
+		json_object_put(current);
+		if (seen <= v + 1)
+			return MODEL_CONFLICT;	/* another writer's v + 1: ours did not apply */
+		/* Moved on past v + 1: whose step v -> v + 1 was cannot be told. */
+		model_unavailable(err, "the outcome of an update is unknown");
+		err->outcome_unknown = true;
+		return MODEL_ERROR;
+	}
+	return rc;
+}
+
+/* Read-modify-writes of one item by the threads of this process take turns
+ * (one of MODEL_ITEM_STRIPES locks, by table and id), so they do not lose
+ * races to each other; only other processes and hosts still race, and the
+ * version condition settles those. */
+static pthread_mutex_t item_stripes[MODEL_ITEM_STRIPES] = {
+	[0 ... MODEL_ITEM_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER
+};
+
+/* The stripe of (table, id): FNV-1a over both. */
+static pthread_mutex_t *
+item_stripe(const char *table, long id)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = table; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ (uint64_t)id) * 1099511628211ULL;
+	return &item_stripes[h % MODEL_ITEM_STRIPES];
+}
+
+/* Takes the stripe lock, waiting no later than the store's deadline. */
+static int
+item_lock(struct ddb *ddb, pthread_mutex_t *m, struct ddb_error *err)
+{
+	int64_t deadline = ddb_deadline(ddb);
+	struct timespec until;
+
+	if (deadline == 0)
+		return pthread_mutex_lock(m) == 0 ? 0 : -1;
+	until.tv_sec = (time_t)(deadline / 1000);
+	until.tv_nsec = (long)(deadline % 1000) * 1000000L;
+	if (pthread_mutex_timedlock(m, &until) != 0) {
+		model_unavailable(err, "waited too long for other writes of the same item");
+		return -1;
+	}
+	return 0;
+}
+
+static enum model_rc update_num_locked(struct ddb *ddb, const char *table, long id,
+    json_object *changes, long expected_version, model_set_fn build, json_object **updated,
+    struct ddb_error *err);
+
+/* Read, build, write conditional on the version read, one thread of this
+ * process at a time per item. */
+enum model_rc
+model_update_num(struct ddb *ddb, const char *table, long id, json_object *changes,
+    long expected_version, model_set_fn build, json_object **updated, struct ddb_error *err)
+{
+	pthread_mutex_t *m = item_stripe(table, id);
+	enum model_rc rc;
+
+	*updated = NULL;
+	if (item_lock(ddb, m, err) == -1)
+		return MODEL_ERROR;
+	rc = update_num_locked(ddb, table, id, changes, expected_version, build, updated, err);
+	pthread_mutex_unlock(m);
+	return rc;
+}
+
+/* Read, build, write conditional on the version read; lost races retried
+ * when the caller set no condition. */
+static enum model_rc
+update_num_locked(struct ddb *ddb, const char *table, long id, json_object *changes,
+    long expected_version, model_set_fn build, json_object **updated, struct ddb_error *err)
+{
+	for (int round = 0; round < MODEL_WRITE_ROUNDS; round++) {
+		json_object *current = NULL, *set, *now;
+		enum model_rc rc;
+		long v;
+
+		if (round > 0)
+			model_race_pause(round);
+		if ((rc = model_get_num(ddb, table, id, &current, err)) != MODEL_OK)
+			return rc;
+		v = model_int(current, "version", 0);
+		if (expected_version >= 0 && v != expected_version) {
+			json_object_put(current);
+			return MODEL_CONFLICT;
+		}
+		now = model_now();
+		set = build != NULL ? build(current, changes, json_object_get_string(now)) :
+		    json_object_get(changes);
+		json_object_put(current);
+		rc = versioned_set_once(ddb, table, id, set, v, json_object_get_string(now),
+		    updated, err);
+		json_object_put(set);
+		json_object_put(now);
+		if (rc != MODEL_CONFLICT)
+			return rc;
+		if (expected_version >= 0) {
+			/* Changed (or deleted) between the read and the write. */
+			if ((rc = model_get_num(ddb, table, id, &current, err)) == MODEL_OK)
+				rc = MODEL_CONFLICT;
+			json_object_put(current);
+			return rc;
+		}
+	}
+	model_unavailable(err, "too much contention on one item");
+	return MODEL_ERROR;
 }
 
 /* SET clauses with placeholder names and values. */
@@ -282,30 +612,6 @@ model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
 	return 0;
 }
 
-/* The parts every versioned update shares: SET of the changes, the version
- * bump and updated_at; the condition on existence and the expected version. */
-int
-model_versioned_update(json_object *changes, long expected_version, const char *now,
-    struct buf *expr, struct buf *cond, json_object *names, json_object *values,
-    struct ddb_error *err)
-{
-	buf_puts(expr, "SET ");
-	if (model_set_clauses(changes, expr, names, values, err) == -1)
-		return -1;
-	buf_puts(expr, "#version = if_not_exists(#version, :zero) + :one, #updated_at = :now");
-	json_object_object_add(names, "#version", json_object_new_string("version"));
-	json_object_object_add(names, "#updated_at", json_object_new_string("updated_at"));
-	json_object_object_add(values, ":zero", ddb_av_n_int(0));
-	json_object_object_add(values, ":one", ddb_av_n_int(1));
-	json_object_object_add(values, ":now", ddb_av_s(now));
-	buf_puts(cond, "attribute_exists(id)");
-	if (expected_version >= 0) {
-		buf_puts(cond, " AND #version = :expected");
-		json_object_object_add(values, ":expected", ddb_av_n_int(expected_version));
-	}
-	return 0;
-}
-
 /* Fills err for a (un)marshalling failure. */
 void
 model_marshal_error(struct ddb_error *err, const char *code, const char *field, const char *cause)
@@ -315,21 +621,51 @@ model_marshal_error(struct ddb_error *err, const char *code, const char *field, 
 	snprintf(err->message, sizeof err->message, "%s: %s", field, cause);
 }
 
-/* DeleteItem with attribute_exists(id). */
+/* DeleteItem with attribute_exists(id) (and the version when expected). */
 enum model_rc
-model_delete_num(struct ddb *ddb, const char *table, long id, struct ddb_error *err)
+model_delete_num(struct ddb *ddb, const char *table, long id, long expected_version,
+    struct ddb_error *err)
 {
-	json_object *key = num_key(id), *extra = json_object_new_object();
+	json_object *key = num_key(id), *extra = json_object_new_object(), *current = NULL;
+	enum model_rc result = MODEL_OK;
+	bool unknown = false;
 	int rc;
 
-	json_object_object_add(extra, "ConditionExpression",
-	    json_object_new_string("attribute_exists(id)"));
+	if (expected_version >= 0) {
+		json_object *names = json_object_new_object(), *values = json_object_new_object();
+
+		json_object_object_add(names, "#version", json_object_new_string("version"));
+		json_object_object_add(values, ":expected", ddb_av_n_int(expected_version));
+		json_object_object_add(extra, "ConditionExpression",
+		    json_object_new_string("attribute_exists(id) AND #version = :expected"));
+		json_object_object_add(extra, "ExpressionAttributeNames", names);
+		json_object_object_add(extra, "ExpressionAttributeValues", values);
+	} else
+		json_object_object_add(extra, "ConditionExpression",
+		    json_object_new_string("attribute_exists(id)"));
 	rc = ddb_delete_item(ddb, table, key, extra, NULL, err);
+	/* Deleting twice cannot do harm: an unknown outcome is sent again. */
+	for (int round = 0; rc == -1 && err->outcome_unknown && round < MODEL_WRITE_ROUNDS; round++) {
+		unknown = true;
+		rc = ddb_delete_item(ddb, table, key, extra, NULL, err);
+	}
+	if (rc == 0)
+		goto out;
+	if (!ddb_error_is_condition_failed(err)) {
+		result = MODEL_ERROR;
+		goto out;
+	}
+	/* Absent (gone by our own earlier attempt, or never there), or another version. */
+	result = model_get_num(ddb, table, id, &current, err);
+	if (result == MODEL_OK)
+		result = MODEL_CONFLICT;
+	else if (result == MODEL_NOT_FOUND && unknown)
+		result = MODEL_OK;
+out:
+	json_object_put(current);
 	json_object_put(key);
 	json_object_put(extra);
-	if (rc == -1)
-		return ddb_error_is_condition_failed(err) ? MODEL_NOT_FOUND : MODEL_ERROR;
-	return MODEL_OK;
+	return result;
 }
 
 /* Now as an RFC 3339 string object. */

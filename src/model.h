@@ -16,31 +16,66 @@ enum model_rc {
 	MODEL_ERROR = -1,	/* store failure: see err */
 	MODEL_NOT_FOUND = 1,
 	MODEL_CONFLICT = 2,	/* version mismatch or id exists */
+	MODEL_FORBIDDEN = 3,	/* a condition on the owner failed */
 };
 
-#define MODEL_CREATE_ATTEMPTS	5
+#define MODEL_CREATE_ATTEMPTS	5	/* ids drawn before a create gives up */
+#define MODEL_WRITE_ROUNDS	64	/* bound of a retry loop when no deadline ends it first */
+#define MODEL_RACE_BASE_MS	4	/* full-jitter pause after a lost race ... */
+#define MODEL_RACE_MAX_MS	64	/* ... capped */
+#define MODEL_ITEM_STRIPES	64	/* locks serialising one process's writes of an item */
+/* The tables keyed by a numeric id keep their id counter in a reserved item
+ * under id 0 (attribute MODEL_COUNTER_ATTR, the last id handed out); lists
+ * and scans skip it (model_is_reserved). */
+#define MODEL_COUNTER_ID	0
+#define MODEL_COUNTER_ATTR	"next_id"
 
 /* One item by numeric id; *item (plain, caller owns) or MODEL_NOT_FOUND. */
 enum model_rc model_get_num(struct ddb *ddb, const char *table, long id,
     json_object **item, struct ddb_error *err);
-/* Every item of a table (Scan to the end), plain, sorted by numeric id. */
+/* Every item of a table (Scan to the end), plain, sorted by numeric id,
+ * without the reserved counter item. */
 enum model_rc model_scan_sorted(struct ddb *ddb, const char *table,
     json_object **items, struct ddb_error *err);
-/* Puts a new item (plain, with "id") unless one with that id exists. */
+/* True for the reserved counter item (plain or raw, numeric id 0). */
+bool model_is_reserved(json_object *item);
+/* Puts a new item (plain, with "id"; borrowed) unless one with that id
+ * exists (MODEL_CONFLICT). A put whose outcome is unknown is sent again under
+ * the same condition; when the id then exists the item is ours if id_is_mine
+ * (an id nobody else can have drawn) or if it equals item: MODEL_OK. */
+enum model_rc model_put_new(struct ddb *ddb, const char *table, json_object *item,
+    bool id_is_mine, struct ddb_error *err);
+/* model_put_new for an id the caller chose. */
 enum model_rc model_create_num(struct ddb *ddb, const char *table, json_object *item,
     struct ddb_error *err);
-/* Puts a new item under the next free id (max id + 1, retried on a race); sets "id". */
+/* Puts a new item under a fresh id from the table's atomic counter (so
+ * concurrent creates never collide; an id taken by an explicit create lifts
+ * the counter past it); sets "id". Never MODEL_CONFLICT. */
 enum model_rc model_create_next(struct ddb *ddb, const char *table, json_object *item,
     struct ddb_error *err);
-/* Sets the fields of changes (plain) on item id, bumps version and
- * updated_at, conditional on existence and, when expected_version >= 0, on
- * the version. *updated is the new item (plain). */
+/* What to SET for changes (borrowed) on the current item (plain, borrowed)
+ * at now: a new object (caller owns). */
+typedef json_object *(*model_set_fn)(json_object *current, json_object *changes, const char *now);
+/* Read-modify-write of item id: reads it (version v), SETs what build
+ * returns (changes themselves when build is NULL), version = v + 1 and
+ * updated_at, conditional on the version still being v. When
+ * expected_version >= 0, v must equal it (MODEL_CONFLICT otherwise); when
+ * not, a lost race is read and retried after a jittered pause until the
+ * request's deadline (never MODEL_CONFLICT). A write whose outcome is
+ * unknown is sent again under the same condition; finding its own result
+ * (version v + 1 with its values) is MODEL_OK. *updated is the new item. */
 enum model_rc model_update_num(struct ddb *ddb, const char *table, long id,
-    json_object *changes, long expected_version, json_object **updated,
+    json_object *changes, long expected_version, model_set_fn build, json_object **updated,
     struct ddb_error *err);
-/* Deletes item id; MODEL_NOT_FOUND when absent. */
+/* Deletes item id, when expected_version >= 0 only at that version
+ * (MODEL_CONFLICT otherwise); MODEL_NOT_FOUND when absent. A delete whose
+ * outcome is unknown is sent again; finding the item gone then is MODEL_OK. */
 enum model_rc model_delete_num(struct ddb *ddb, const char *table, long id,
-    struct ddb_error *err);
+    long expected_version, struct ddb_error *err);
+/* Sleeps a full-jitter pause before retry round (>= 1) of a lost race. */
+void model_race_pause(int round);
+/* Fills err as a 503-worthy time-out with message why (a static string). */
+void model_unavailable(struct ddb_error *err, const char *why);
 /* Sorts a json array of plain items by an integer field, then by "id". */
 void model_sort_by(json_object *items, const char *field);
 /* Appends "#f0 = :v0, #f1 = :v1, " for every field of changes (plain) to
@@ -48,12 +83,6 @@ void model_sort_by(json_object *items, const char *field);
  * marshalled. */
 int model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
     json_object *values, struct ddb_error *err);
-/* Builds the UpdateExpression (SET changes, version + 1, updated_at = now)
- * and ConditionExpression (exists, and version = expected_version when >= 0)
- * of a versioned update into expr and cond. -1 with err on a bad value. */
-int model_versioned_update(json_object *changes, long expected_version, const char *now,
-    struct buf *expr, struct buf *cond, json_object *names, json_object *values,
-    struct ddb_error *err);
 /* Fills err for a (un)marshalling failure of field. */
 void model_marshal_error(struct ddb_error *err, const char *code, const char *field,
     const char *cause);

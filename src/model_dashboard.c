@@ -28,7 +28,11 @@ collect(struct ddb *ddb, struct ddb_op *op, json_object **out, struct ddb_error 
 	} else if (!json_object_object_get_ex(op->response, "Items", &items))
 		items = NULL;
 	for (size_t i = 0; items != NULL && i < json_object_array_length(items); i++) {
-		json_object *item = ddb_unmarshal_item(json_object_array_get_idx(items, i), &cause);
+		json_object *item;
+
+		if (model_is_reserved(json_object_array_get_idx(items, i)))
+			continue;
+		item = ddb_unmarshal_item(json_object_array_get_idx(items, i), &cause);
 		if (item != NULL)
 			json_object_array_add(*out, item);
 	}

@@ -74,7 +74,11 @@ deliverables_list(struct ddb *ddb, const struct config *cfg, long month, const c
 		return MODEL_ERROR;
 	*items = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(raw); i++) {
-		json_object *item = ddb_unmarshal_item(json_object_array_get_idx(raw, i), &cause);
+		json_object *item;
+
+		if (model_is_reserved(json_object_array_get_idx(raw, i)))
+			continue;
+		item = ddb_unmarshal_item(json_object_array_get_idx(raw, i), &cause);
 		if (item != NULL)
 			json_object_array_add(*items, item);
 	}
@@ -107,11 +111,12 @@ deliverables_update(struct ddb *ddb, const struct config *cfg, long id, json_obj
     long expected_version, json_object **updated, struct ddb_error *err)
 {
 	return model_update_num(ddb, cfg->table_deliverables, id, changes, expected_version,
-	    updated, err);
+	    NULL, updated, err);
 }
 
 enum model_rc
-deliverables_delete(struct ddb *ddb, const struct config *cfg, long id, struct ddb_error *err)
+deliverables_delete(struct ddb *ddb, const struct config *cfg, long id, long expected_version,
+    struct ddb_error *err)
 {
-	return model_delete_num(ddb, cfg->table_deliverables, id, err);
+	return model_delete_num(ddb, cfg->table_deliverables, id, expected_version, err);
 }

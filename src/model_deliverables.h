@@ -22,6 +22,6 @@ enum model_rc deliverables_create(struct ddb *ddb, const struct config *cfg,
 enum model_rc deliverables_update(struct ddb *ddb, const struct config *cfg, long id,
     json_object *changes, long expected_version, json_object **updated, struct ddb_error *err);
 enum model_rc deliverables_delete(struct ddb *ddb, const struct config *cfg, long id,
-    struct ddb_error *err);
+    long expected_version, struct ddb_error *err);
 
 #endif

@@ -11,9 +11,6 @@
 struct config;
 
 #define METRICS_HISTORY_MAX	100	/* history entries kept, newest last */
-#define METRICS_UPDATE_ATTEMPTS	12	/* read-modify-write rounds before giving up */
-#define METRICS_RETRY_BASE_MS	5	/* full-jitter backoff between rounds ... */
-#define METRICS_RETRY_MAX_MS	200	/* ... capped */
 
 /* Every metric, plain, sorted by id (history included). *items is a new
  * array (caller owns). */
@@ -29,16 +26,16 @@ enum model_rc metrics_get(struct ddb *ddb, const struct config *cfg, long id,
 enum model_rc metrics_create(struct ddb *ddb, const struct config *cfg, json_object *item,
     struct ddb_error *err);
 /* Applies changes (plain, borrowed) as a read-modify-write conditional on the
- * version read: a changed current_value is appended to history (capped at
- * METRICS_HISTORY_MAX). expected_version >= 0 makes it conditional on that
- * version (MODEL_CONFLICT on mismatch); otherwise a lost race is retried
- * after a short jittered pause (MODEL_CONFLICT after METRICS_UPDATE_ATTEMPTS).
+ * version read (model_update_num): a changed current_value is appended to
+ * history (capped at METRICS_HISTORY_MAX). expected_version >= 0 makes it
+ * conditional on that version (MODEL_CONFLICT on mismatch); otherwise a lost
+ * race is retried inside the request's deadline, never MODEL_CONFLICT.
  * *updated is the new item (plain, caller owns). */
 enum model_rc metrics_update(struct ddb *ddb, const struct config *cfg, long id,
     json_object *changes, long expected_version, json_object **updated, struct ddb_error *err);
 /* Deletes a metric; MODEL_NOT_FOUND when absent. */
 enum model_rc metrics_delete(struct ddb *ddb, const struct config *cfg, long id,
-    struct ddb_error *err);
+    long expected_version, struct ddb_error *err);
 
 /* Progress of a plain metric in percent: (current - baseline) / (target -
  * baseline) * 100 clamped to 0..100, rounded to one decimal (halves away from

@@ -187,7 +187,8 @@ updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
 
 		updates_new_id(now, id);
 		json_object_object_add(item, "id", json_object_new_string(id));
-		rc = model_create_num(ddb, cfg->table_updates, item, err);
+		/* A fresh random id is ours alone: after an unknown outcome, finding it is our create. */
+		rc = model_put_new(ddb, cfg->table_updates, item, true, err);
 	}
 	return rc;
 }
@@ -248,41 +249,66 @@ out:
 /* DeleteItem conditional on existence (and on the author when given). */
 enum model_rc
 updates_delete(struct ddb *ddb, const struct config *cfg, const char *id,
-    const char *author_id, struct ddb_error *err)
+    const char *author_id, long expected_version, struct ddb_error *err)
 {
 	json_object *key = string_key(id), *extra = json_object_new_object();
+	json_object *names = json_object_new_object(), *values = json_object_new_object();
+	json_object *current = NULL, *author;
+	struct buf cond = BUF_INIT;
 	enum model_rc result = MODEL_OK;
+	const char *aid;
+	bool unknown = false;
+	int rc;
 
-	if (author_id == NULL) {
-		json_object_object_add(extra, "ConditionExpression",
-		    json_object_new_string("attribute_exists(id)"));
-	} else {
-		json_object *names = json_object_new_object(), *values = json_object_new_object();
-
+	buf_puts(&cond, "attribute_exists(id)");
+	if (author_id != NULL) {
 		json_object_object_add(names, "#author", json_object_new_string("author"));
 		json_object_object_add(names, "#aid", json_object_new_string("id"));
 		json_object_object_add(values, ":author", ddb_av_s(author_id));
-		json_object_object_add(extra, "ConditionExpression",
-		    json_object_new_string("attribute_exists(id) AND #author.#aid = :author"));
-		json_object_object_add(extra, "ExpressionAttributeNames", names);
-		json_object_object_add(extra, "ExpressionAttributeValues", values);
+		buf_puts(&cond, " AND #author.#aid = :author");
 	}
-	if (ddb_delete_item(ddb, cfg->table_updates, key, extra, NULL, err) == -1) {
-		json_object *current = NULL;
-
-		if (!ddb_error_is_condition_failed(err) || author_id == NULL) {
-			result = ddb_error_is_condition_failed(err) ? MODEL_NOT_FOUND : MODEL_ERROR;
-			goto out;
-		}
-		/* Absent, or another author's. */
-		result = updates_get(ddb, cfg, id, &current, err);
-		json_object_put(current);
-		if (result == MODEL_OK)
-			result = MODEL_CONFLICT;
+	if (expected_version >= 0) {
+		json_object_object_add(names, "#version", json_object_new_string("version"));
+		json_object_object_add(values, ":expected", ddb_av_n_int(expected_version));
+		buf_puts(&cond, " AND #version = :expected");
 	}
+	json_object_object_add(extra, "ConditionExpression", json_object_new_string(cond.data));
+	if (json_object_object_length(names) > 0) {
+		json_object_object_add(extra, "ExpressionAttributeNames", json_object_get(names));
+		json_object_object_add(extra, "ExpressionAttributeValues", json_object_get(values));
+	}
+	rc = ddb_delete_item(ddb, cfg->table_updates, key, extra, NULL, err);
+	/* Deleting twice cannot do harm: an unknown outcome is sent again. */
+	for (int round = 0; rc == -1 && err->outcome_unknown && round < MODEL_WRITE_ROUNDS; round++) {
+		unknown = true;
+		rc = ddb_delete_item(ddb, cfg->table_updates, key, extra, NULL, err);
+	}
+	if (rc == 0)
+		goto out;
+	if (!ddb_error_is_condition_failed(err)) {
+		result = MODEL_ERROR;
+		goto out;
+	}
+	/* Absent (maybe by our own earlier attempt), another author's, or another version. */
+	result = updates_get(ddb, cfg, id, &current, err);
+	if (result == MODEL_NOT_FOUND && unknown) {
+		result = MODEL_OK;
+		goto out;
+	}
+	if (result != MODEL_OK)
+		goto out;
+	aid = json_object_object_get_ex(current, "author", &author) ? model_string(author, "id") : NULL;
+	if (author_id != NULL && (aid == NULL || strcmp(aid, author_id) != 0))
+		result = MODEL_FORBIDDEN;
+	else
+		result = MODEL_CONFLICT;
 out:
+	json_object_put(current);
 	json_object_put(key);
 	json_object_put(extra);
+	json_object_put(names);
+	json_object_put(values);
+	buf_free(&cond);
 	return result;
 }
 

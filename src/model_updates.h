@@ -47,9 +47,11 @@ enum model_rc updates_create_with_id(struct ddb *ddb, const struct config *cfg, 
 enum model_rc updates_mark_read(struct ddb *ddb, const struct config *cfg, const char *id,
     const char *user_id, long *read_count, struct ddb_error *err);
 /* Deletes an update; when author_id is not NULL only if it is the author's
- * (MODEL_CONFLICT when it exists with another author). MODEL_NOT_FOUND when absent. */
+ * (MODEL_FORBIDDEN when it exists with another author); when
+ * expected_version >= 0 only at that version (MODEL_CONFLICT otherwise).
+ * MODEL_NOT_FOUND when absent. */
 enum model_rc updates_delete(struct ddb *ddb, const struct config *cfg, const char *id,
-    const char *author_id, struct ddb_error *err);
+    const char *author_id, long expected_version, struct ddb_error *err);
 
 /* True for an id of 1..UPDATES_ID_MAX characters of [A-Za-z0-9_.:-]. */
 bool updates_id_valid(const char *id);

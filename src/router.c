@@ -11,10 +11,12 @@
 #include "ddb.h"
 #include "handlers.h"
 #include "json_check.h"
+#include "idempotency.h"
 #include "log.h"
 #include "router.h"
 
 #define MAX_SEGMENTS	8
+#define ROUTER_ANSWER_MARGIN_MS	100	/* store calls end this long before the deadline */
 #define JSON_MAX_DEPTH	32
 #define CORS_MAX_AGE	"600"
 #define CORS_ALLOW_HEADERS "Authorization, Content-Type, If-Match, X-Request-Id"
@@ -285,6 +287,7 @@ static void
 dispatch(struct request *req, struct response *res, const struct segments *s)
 {
 	const struct route *route = NULL;
+	struct idempotency idem;
 	bool path_known = false;
 	struct buf allow = BUF_INIT;
 
@@ -345,12 +348,17 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 		return;
 	if (route->takes_body && parse_body_or_reply(req, res) == -1)
 		return;
+	/* Idempotency-Key (SPEC §5): every POST runs at most once per key. */
+	if (strcmp(route->method, "POST") == 0 && idempotency_begin_or_reply(req, res, &idem) == -1)
+		return;
 	res->status = 0;
 	route->handler(req, res);
 	if (res->status == 0) {
 		log_error("handler set no status", LOG_S("path", route->pattern));
 		response_error(res, 500, "internal", "internal error");
 	}
+	if (strcmp(route->method, "POST") == 0)
+		idempotency_finish(req, res, &idem);
 }
 
 /* Handles one request end to end. */
@@ -360,9 +368,15 @@ router_handle(struct request *req, struct response *res)
 	struct segments s;
 	int64_t started = mono_ms();
 	unsigned ddb_before = ddb_request_count(req->app->ddb);
+	int64_t budget_end;
 
 	pthread_once(&compile_once, compile_routes);
 	req->started_ms = started;
+	/* One time budget per request (SPEC §3), never later than the entry's own deadline. */
+	budget_end = now_ms() + req->app->cfg->request_timeout_ms;
+	if (req->deadline_ms == 0 || budget_end < req->deadline_ms)
+		req->deadline_ms = budget_end;
+	ddb_set_deadline(req->app->ddb, req->deadline_ms - ROUTER_ANSWER_MARGIN_MS);
 	if (req->method == NULL)
 		request_set_method(req, "GET");
 	if (req->path == NULL)
@@ -387,4 +401,5 @@ router_handle(struct request *req, struct response *res)
 	    LOG_I("ddb_calls", ddb_request_count(req->app->ddb) - ddb_before),
 	    LOG_S("remote", req->remote_addr));
 	log_set_context(NULL, NULL);
+	ddb_set_deadline(req->app->ddb, 0);
 }

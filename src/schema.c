@@ -11,11 +11,12 @@ struct schema_def {
 	json_object	*(*create)(const char *table_name);
 };
 
-static const struct schema_def schema_defs[SCHEMA_COUNT] = {
+static const struct schema_def schema_defs[SCHEMA_TABLES] = {
 	[SCHEMA_DELIVERABLES] = { "deliverables", "N", schema_deliverables },
 	[SCHEMA_METRICS] = { "metrics", "N", schema_metrics },
 	[SCHEMA_UPDATES] = { "updates", "S", schema_updates },
 	[SCHEMA_USERS] = { "users", "S", schema_users },
+	[SCHEMA_IDEMPOTENCY] = { "idempotency", "S", schema_idempotency },
 };
 
 /* Returns {"AttributeName": name, "AttributeType": type}. */
@@ -136,6 +137,39 @@ schema_users(const char *table_name)
 	return table_request(table_name, "S");
 }
 
+/* CreateTable request for idempotency: key (S), no index (its TTL is set
+ * by schema_ttl_request once the table is active). */
+json_object *
+schema_idempotency(const char *table_name)
+{
+	json_object *req = json_object_new_object();
+	json_object *defs = json_object_new_array();
+
+	json_object_array_add(defs, attribute_definition(SCHEMA_IDEMPOTENCY_KEY, "S"));
+	json_object_object_add(req, "TableName", json_object_new_string(table_name));
+	json_object_object_add(req, "AttributeDefinitions", defs);
+	json_object_object_add(req, "KeySchema", key_schema(SCHEMA_IDEMPOTENCY_KEY, NULL));
+	json_object_object_add(req, "BillingMode", json_object_new_string("PAY_PER_REQUEST"));
+	return req;
+}
+
+/* UpdateTimeToLive for the idempotency table; NULL for the others. */
+json_object *
+schema_ttl_request(enum schema_table table, const char *table_name)
+{
+	json_object *req, *spec;
+
+	if (table != SCHEMA_IDEMPOTENCY)
+		return NULL;
+	req = json_object_new_object();
+	spec = json_object_new_object();
+	json_object_object_add(spec, "Enabled", json_object_new_boolean(1));
+	json_object_object_add(spec, "AttributeName", json_object_new_string(SCHEMA_IDEMPOTENCY_TTL));
+	json_object_object_add(req, "TableName", json_object_new_string(table_name));
+	json_object_object_add(req, "TimeToLiveSpecification", spec);
+	return req;
+}
+
 /* CreateTable request for one of the tables; caller owns it. */
 json_object *
 schema_create_request(enum schema_table table, const char *table_name)
@@ -181,8 +215,9 @@ schema_table_name(const struct config *cfg, enum schema_table table)
 		return cfg->table_metrics;
 	case SCHEMA_UPDATES:
 		return cfg->table_updates;
+	case SCHEMA_IDEMPOTENCY:
+		return cfg->table_idempotency;
 	case SCHEMA_USERS:
-	case SCHEMA_COUNT:
 		break;
 	}
 	return cfg->table_users;

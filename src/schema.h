@@ -14,18 +14,26 @@ struct config;
 #define SCHEMA_FEED_ALL		"all"		/* the constant value of updates.feed */
 #define SCHEMA_KEY		"id"		/* the hash key of every table */
 
-/* The tables, in the order portalctl reports them. */
+#define SCHEMA_IDEMPOTENCY_KEY	"key"		/* the hash key of the idempotency table */
+#define SCHEMA_IDEMPOTENCY_TTL	"expires_at"	/* its TTL attribute (N, epoch seconds) */
+
+/* The tables, in the order portalctl reports them. The content tables come
+ * first (SCHEMA_COUNT of them: seeded, exported, imported); the idempotency
+ * table holds only transient records and is created, described and deleted
+ * with them (SCHEMA_TABLES in all). */
 enum schema_table {
 	SCHEMA_DELIVERABLES,
 	SCHEMA_METRICS,
 	SCHEMA_UPDATES,
 	SCHEMA_USERS,
-	SCHEMA_COUNT
+	SCHEMA_COUNT,
+	SCHEMA_IDEMPOTENCY = SCHEMA_COUNT
 };
+#define SCHEMA_TABLES	(SCHEMA_IDEMPOTENCY + 1)
 
 /* The short name ("deliverables", ...); borrowed, static. */
 const char *schema_short_name(enum schema_table table);
-/* Finds a table by its short name; -1 when unknown. */
+/* Finds a content table by its short name; -1 when unknown. */
 int schema_parse(const char *short_name, enum schema_table *out);
 /* The full table name from the configuration (cfg->table_*); borrowed. */
 const char *schema_table_name(const struct config *cfg, enum schema_table table);
@@ -37,7 +45,12 @@ json_object *schema_deliverables(const char *table_name);
 json_object *schema_metrics(const char *table_name);
 json_object *schema_updates(const char *table_name);
 json_object *schema_users(const char *table_name);
-/* The CreateTable request for one of the tables; caller owns it. */
+/* idempotency: key (S) = user id + Idempotency-Key; TTL on expires_at. */
+json_object *schema_idempotency(const char *table_name);
+/* The UpdateTimeToLive request for a table that has a TTL attribute, else
+ * NULL; caller owns it. */
+json_object *schema_ttl_request(enum schema_table table, const char *table_name);
+/* The CreateTable request for one of the SCHEMA_TABLES tables; caller owns it. */
 json_object *schema_create_request(enum schema_table table, const char *table_name);
 
 #endif

@@ -40,6 +40,9 @@ trap cleanup EXIT
 export LOG_LEVEL=info STACK_PROCESSES=1 STACK_THREADS=8 STACK_NGINX_WORKERS=1 DYNALITE_TABLE_MS=0
 unset DIGEST_API_URL DIGEST_API_KEY DIGEST_MODEL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL PORTAL_TABLE_PREFIX
 export PORTAL_ENV=digesttest
+# A request budget above the LLM's own time-out, so the slow case shows that
+# time-out (the default 5 s budget would end the request first).
+export PORTAL_REQUEST_TIMEOUT_MS=$(( (LLM_TIMEOUT_S + 5) * 1000 ))
 
 # GET path with a token: the body in $work/out, the status in $code.
 get() {

@@ -746,6 +746,60 @@ test_retries(void **state)
 	json_object_put(key);
 }
 
+/* Writes whose outcome is unknown are never sent twice by the module; writes
+ * that provably did not happen (throttled) are retried. */
+static void
+test_write_retries(void **state)
+{
+	json_object	*item, *extra, *resp;
+	struct ddb_error err;
+	unsigned	 before;
+
+	(void)state;
+	item = item_from("{\"id\":1}");
+	/* A 5xx after a PutItem: maybe applied, so one attempt and outcome_unknown. */
+	before = ddb_request_count(fx.standin);
+	assert_int_equal(ddb_put_item(fx.standin, "always-500-put", item, NULL, NULL, &err), -1);
+	assert_int_equal(ddb_request_count(fx.standin) - before, 1);
+	assert_int_equal(err.attempts, 1);
+	assert_true(err.outcome_unknown);
+	assert_true(ddb_error_is_unavailable(&err));
+	/* The same for UpdateItem and DeleteItem. */
+	extra = jparse("{\"UpdateExpression\":\"SET a = :a\",\"ExpressionAttributeValues\":{\":a\":{\"N\":\"1\"}}}");
+	before = ddb_request_count(fx.standin);
+	assert_int_equal(ddb_update_item(fx.standin, "always-500-update", item, extra, NULL, &err), -1);
+	assert_int_equal(ddb_request_count(fx.standin) - before, 1);
+	assert_true(err.outcome_unknown);
+	before = ddb_request_count(fx.standin);
+	assert_int_equal(ddb_delete_item(fx.standin, "always-500-delete", item, NULL, NULL, &err), -1);
+	assert_int_equal(ddb_request_count(fx.standin) - before, 1);
+	assert_true(err.outcome_unknown);
+	json_object_put(extra);
+	/* Throttled: not applied, so retried like a read. */
+	before = ddb_request_count(fx.standin);
+	assert_int_equal(ddb_put_item(fx.standin, "throttle-twice-put", item, NULL, NULL, &err), 0);
+	assert_int_equal(ddb_request_count(fx.standin) - before, 3);
+	/* A condition failure is known: not unknown, not retried. */
+	assert_int_equal(ddb_put_item(fx.standin, "condition-put", item, NULL, NULL, &err), -1);
+	assert_false(err.outcome_unknown);
+	assert_true(ddb_error_is_condition_failed(&err));
+	/* A write timed out after it was sent: one attempt, outcome unknown. */
+	ddb_set_deadline(fx.standin, now_ms() + DEADLINE_MS);
+	before = ddb_request_count(fx.standin);
+	assert_int_equal(ddb_put_item(fx.standin, "slow-put", item, NULL, NULL, &err), -1);
+	assert_int_equal(ddb_request_count(fx.standin) - before, 1);
+	assert_string_equal(err.code, "TimeoutError");
+	assert_true(err.outcome_unknown);
+	ddb_set_deadline(fx.standin, 0);
+	/* A read that timed out is not a write: no outcome to be unsure of. */
+	ddb_set_deadline(fx.standin, now_ms() + DEADLINE_MS);
+	resp = NULL;
+	assert_int_equal(ddb_get_item(fx.standin, "slow-get", item, false, &resp, &err), -1);
+	assert_false(err.outcome_unknown);
+	ddb_set_deadline(fx.standin, 0);
+	json_object_put(item);
+}
+
 static void
 test_deadline(void **state)
 {
@@ -892,6 +946,7 @@ main(void)
 		cmocka_unit_test(test_parallel_retries),
 		cmocka_unit_test(test_transact_write),
 		cmocka_unit_test(test_retries),
+		cmocka_unit_test(test_write_retries),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_unprocessed),
 		cmocka_unit_test(test_endpoint_down),

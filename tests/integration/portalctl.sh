@@ -101,17 +101,18 @@ ok $? "an unknown option is one line and exit 2"
 
 # --- tables --------------------------------------------------------------
 run tables describe
-[ $rc -eq 1 ] && one_line_error && grep -q "4 tables are missing" "$tmp/err" &&
+[ $rc -eq 1 ] && one_line_error && grep -q "5 tables are missing" "$tmp/err" &&
 	grep -q "does not exist" "$tmp/out"
 ok $? "describe before create reports the missing tables"
 
 run tables create
-[ $rc -eq 0 ] && [ "$(grep -c ': created$' "$tmp/out")" -eq 4 ] &&
-	grep -q "^tables: 4 created, 0 existing" "$tmp/out"
-ok $? "tables create creates four tables" || diag "$tmp/err"
+[ $rc -eq 0 ] && [ "$(grep -c ': created$' "$tmp/out")" -eq 5 ] &&
+	grep -q "^tables: 5 created, 0 existing" "$tmp/out" &&
+	grep -q "^${prefix_a}idempotency: created" "$tmp/out"
+ok $? "tables create creates the four tables and the idempotency table" || diag "$tmp/err"
 
 run tables create
-[ $rc -eq 0 ] && grep -q "^tables: 0 created, 4 existing" "$tmp/out" &&
+[ $rc -eq 0 ] && grep -q "^tables: 0 created, 5 existing" "$tmp/out" &&
 	grep -q "^${prefix_a}deliverables: exists" "$tmp/out"
 ok $? "tables create again leaves them alone"
 
@@ -119,9 +120,10 @@ run tables describe
 [ $rc -eq 0 ] && grep -q "^${prefix_a}deliverables$" "$tmp/out" &&
 	grep -q "index:   MonthIndex: month (N, HASH), id (N, RANGE); projection ALL" "$tmp/out" &&
 	grep -q "index:   FeedIndex: feed (S, HASH), created_at (S, RANGE); projection ALL" "$tmp/out" &&
-	[ "$(grep -c 'status:  ACTIVE' "$tmp/out")" -eq 4 ] &&
-	[ "$(grep -c 'billing: PAY_PER_REQUEST' "$tmp/out")" -eq 4 ] &&
-	grep -q "key:     id (S, HASH)" "$tmp/out"
+	[ "$(grep -c 'status:  ACTIVE' "$tmp/out")" -eq 5 ] &&
+	[ "$(grep -c 'billing: PAY_PER_REQUEST' "$tmp/out")" -eq 5 ] &&
+	grep -q "key:     id (S, HASH)" "$tmp/out" &&
+	grep -q "key:     key (S, HASH)" "$tmp/out"
 ok $? "describe shows status, keys, billing, MonthIndex and FeedIndex" || diag "$tmp/out"
 
 run tables describe --json updates
@@ -282,8 +284,8 @@ run tables delete --yes
 rc_del=$rc
 out_del=$(cat "$tmp/out")
 run tables describe
-[ $rc_del -eq 0 ] && echo "$out_del" | grep -qx "tables: 4 deleted" && [ $rc -eq 1 ] &&
-	grep -q "4 tables are missing" "$tmp/err"
+[ $rc_del -eq 0 ] && echo "$out_del" | grep -qx "tables: 5 deleted" && [ $rc -eq 1 ] &&
+	grep -q "5 tables are missing" "$tmp/err"
 ok $? "tables delete --yes deletes them"
 
 run import "$tmp/set.jsonl"

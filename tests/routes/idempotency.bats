@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2034 # HDRS, BODY, HTTP_STATUS are read by the helpers
+# Idempotency-Key on POST (issue 10, SPEC §5): done once, replayed with
+# Idempotent-Replayed: true, 422 for another body, 409 while the first runs,
+# a key whose first request failed with 5xx may be retried, keys are per
+# user, bad keys are 400 naming the header. Everything is read back. The
+# store is reached through tests/lib/faultproxy.py to slow or fail a request.
+
+load helpers
+
+setup_file() {
+	dynalite_start 3>&- || return 1
+	IDEM_DYNALITE_PID=$DYNALITE_PID
+	FAULT_PORT=$(free_port) || return 1
+	FAULT_LOG=$(mktemp "${TMPDIR:-/tmp}/faultproxy-log.XXXXXX")
+	python3 "$ROUTES_ROOT/tests/lib/faultproxy.py" --listen "$FAULT_PORT" \
+		--upstream "$AWS_ENDPOINT_URL_DYNAMODB" >"$FAULT_LOG" 2>&1 3>&- &
+	FAULT_PID=$!
+	FAULT_URL=http://127.0.0.1:$FAULT_PORT
+	export FAULT_PID FAULT_URL FAULT_LOG IDEM_DYNALITE_PID
+	stack_wait_http "$FAULT_URL/_log" 10 || { cat "$FAULT_LOG" >&2; return 1; }
+	export AWS_ENDPOINT_URL_DYNAMODB=$FAULT_URL
+	routes_stack_start
+}
+
+teardown_file() {
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null 2>&1
+	routes_stack_stop
+	[ -n "${FAULT_PID:-}" ] && kill "$FAULT_PID" 2>/dev/null
+	DYNALITE_PID=${IDEM_DYNALITE_PID:-} dynalite_stop
+	rm -f "$FAULT_LOG"
+	return 0
+}
+
+teardown() {
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+}
+
+# A key no other test uses.
+new_key() {
+	printf 'key-%s-%s' "$BATS_TEST_NUMBER" "$RANDOM$RANDOM"
+}
+
+# count_deliverables NAME: how many deliverables carry that name.
+count_deliverables() {
+	api admin GET /api/deliverables
+	jq --arg n "$1" '[.items[] | select(.name == $n)] | length' <<<"$BODY"
+}
+
+@test "the idempotency table exists with the key schema of SPEC §4" {
+	run "$ROOT/portalctl/portalctl" tables describe --json idempotency
+	[ "$status" -eq 0 ] || fail "describe failed: $output"
+	jq -e '.KeySchema == [{"AttributeName":"key","KeyType":"HASH"}]' <<<"$output" >/dev/null ||
+		fail "unexpected key schema: $output"
+}
+
+@test "a repeated POST with the same key is done once and replayed with Idempotent-Replayed" {
+	local key name=idem-$RANDOM$RANDOM first_body location
+	key=$(new_key)
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_no_header Idempotent-Replayed
+	first_body=$BODY
+	location=$(hdr Location)
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_header Idempotent-Replayed '^true$'
+	expect_header Location "^${location}\$"
+	[ "$BODY" = "$first_body" ] || fail "replayed body differs: $BODY vs $first_body"
+	[ "$(count_deliverables "$name")" = 1 ] || fail "the POST was applied more than once"
+}
+
+@test "without a key two identical POSTs create two items" {
+	local name=nokey-$RANDOM$RANDOM
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}"
+	expect_status 201
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}"
+	expect_status 201
+	expect_no_header Idempotent-Replayed
+	[ "$(count_deliverables "$name")" = 2 ]
+}
+
+@test "the same key with another body is 422 idempotency_key_reused and changes nothing" {
+	local key name=reuse-$RANDOM$RANDOM
+	key=$(new_key)
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	api admin POST /api/deliverables "{\"name\":\"$name-other\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_error 422 idempotency_key_reused
+	[ "$(count_deliverables "$name-other")" = 0 ] || fail "the second body was applied"
+	[ "$(count_deliverables "$name")" = 1 ]
+}
+
+@test "keys are per user: another user's same key runs its own request" {
+	local key
+	key=$(new_key)
+	api team POST /api/updates '{"title":"per-user","body":"b","type":"progress"}' -H "Idempotency-Key: $key"
+	expect_status 201
+	local first
+	first=$(jb .id)
+	api admin POST /api/updates '{"title":"per-user","body":"b","type":"progress"}' -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_no_header Idempotent-Replayed
+	[ "$(jb .id)" != "$first" ] || fail "another user got the first user's response"
+}
+
+@test "a 4xx first answer is replayed too and nothing is created" {
+	local key
+	key=$(new_key)
+	api admin POST /api/deliverables '{"month":5}' -H "Idempotency-Key: $key"
+	expect_error 400 validation_error name
+	api admin POST /api/deliverables '{"month":5}' -H "Idempotency-Key: $key"
+	expect_error 400 validation_error name
+	expect_header Idempotent-Replayed '^true$'
+}
+
+@test "a bad Idempotency-Key is 400 validation_error naming the header, nothing created" {
+	local name=badkey-$RANDOM long
+	long=$(printf 'k%.0s' $(seq 1 256))
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $long"
+	expect_error 400 validation_error Idempotency-Key
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "$(printf 'Idempotency-Key: caf\xc3\xa9')"
+	expect_error 400 validation_error Idempotency-Key
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "$(printf 'Idempotency-Key: a\tb')"
+	expect_error 400 validation_error Idempotency-Key
+	[ "$(count_deliverables "$name")" = 0 ]
+	# 255 characters is fine.
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: ${long:1}"
+	expect_status 201
+}
+
+@test "a repeat while the first request is still running is 409 conflict" {
+	local key name=running-$RANDOM$RANDOM
+	key=$(new_key)
+	# The first request's create is slow (the store answers it 2 s late).
+	curl -sf -X PUT --data-binary '{"rules":[{"action":"delay","ops":["PutItem"],"skip":1,"times":1,"delay_ms":2000}]}' \
+		"$FAULT_URL/_fault" >/dev/null
+	mkdir -p "$BATS_TEST_TMPDIR/first"
+	(
+		BATS_TEST_TMPDIR=$BATS_TEST_TMPDIR/first
+		api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+		printf '%s' "$HTTP_STATUS" >"$BATS_TEST_TMPDIR/status"
+	) &
+	local first=$!
+	sleep 0.7
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_error 409 conflict Idempotency-Key
+	wait "$first"
+	[ "$(cat "$BATS_TEST_TMPDIR/first/status")" = 201 ] || fail "first: $(cat "$BATS_TEST_TMPDIR/first/status")"
+	# Once it is done, the repeat is a replay.
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_header Idempotent-Replayed '^true$'
+	[ "$(count_deliverables "$name")" = 1 ]
+}
+
+@test "a key whose first request failed with 5xx may be retried, and then runs once" {
+	local key name=retry5xx-$RANDOM$RANDOM
+	key=$(new_key)
+	# Every create attempt of the first request fails with a 500 before reaching the store.
+	curl -sf -X PUT --data-binary '{"rules":[{"action":"error500","ops":["PutItem"],"skip":1}]}' \
+		"$FAULT_URL/_fault" >/dev/null
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_error 503 unavailable
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	[ "$(count_deliverables "$name")" = 0 ]
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_no_header Idempotent-Replayed
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_header Idempotent-Replayed '^true$'
+	[ "$(count_deliverables "$name")" = 1 ]
+}
+
+@test "POST /api/updates/{id}/read takes a key too" {
+	api team POST /api/updates '{"title":"r","body":"b","type":"progress"}'
+	local id key
+	id=$(jb .id)
+	key=$(new_key)
+	api client POST "/api/updates/$id/read" - -H "Idempotency-Key: $key"
+	expect_status 200
+	expect_json .read_count 1
+	api client POST "/api/updates/$id/read" - -H "Idempotency-Key: $key"
+	expect_status 200
+	expect_header Idempotent-Replayed '^true$'
+	expect_json .read_count 1
+}
