@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "cmd_migrate.h"
 #include "config.h"
 #include "ddb.h"
 #include "log.h"
@@ -206,6 +207,7 @@ usage(FILE *f)
 	    "Commands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
 		fprintf(f, "  %-40s %s\n", commands[i].synopsis, commands[i].summary);
+	fprintf(f, "  %-40s %s\n", CMD_MIGRATE_SYNOPSIS, CMD_MIGRATE_SUMMARY);
 	fprintf(f,
 	    "\nOptions:\n"
 	    "  -h, --help      show this help\n"
@@ -1193,6 +1195,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (strcmp(argv[i], "migrate") == 0)
+		return cmd_migrate(argc - i - 1, argv + i + 1, ctl.verbose);
 	if ((cmd = find_command(argc - i, argv + i, &used)) == NULL) {
 		if (is_group(argv[i])) {
 			if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||

@@ -10,7 +10,8 @@ export PATH
 # Debian packages the project needs to build, run and test.
 PORTAL_APT_PACKAGES="build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libcurl4-openssl-dev libjson-c-dev libjwt-dev libssl-dev libcmocka-dev
-	nginx-light curl jq bats openssl zip unzip python3 python3-yaml binutils ca-certificates procps wrk"
+	nginx-light curl jq bats openssl zip unzip python3 python3-yaml binutils ca-certificates procps wrk
+	libpq-dev postgresql"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { printf '%s: %s\n' "${0##*/}" "$*" >&2; exit 1; }
