@@ -15,13 +15,10 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
 DATA=$top_srcdir/tests/data/migrate
-PG_BINDIR=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-PG_USER=legacy
-PG_PASS='s3cret pässword'
-PG_PASS_URI='s3cret%20p%C3%A4ssword'
 KILL_AFTER_WRITES=4	# BatchWriteItem requests answered before the run is killed
 
 . "$top_srcdir/scripts/lib/common.sh"
+. "$top_srcdir/tests/migrate/pg.sh"
 
 n=0
 failed=0
@@ -56,60 +53,34 @@ fi
 . "$top_srcdir/tests/lib/dynalite.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/migrate-test.XXXXXX")
-chmod 755 "$tmp"
-pg_started=0
 proxy_pid=
 cleanup() {
 	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null
-	[ "$pg_started" = 1 ] && as_pg "$PG_BINDIR/pg_ctl" -D "$tmp/pg/data" -m immediate stop >/dev/null 2>&1
+	pg_stop
 	dynalite_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# as_pg CMD...: runs CMD as the cluster's owner (postgres when we are root).
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
-}
-
-# --- PostgreSQL ----------------------------------------------------------------
-mkdir -p "$tmp/pg"
-[ "$(id -u)" = 0 ] && chown postgres: "$tmp/pg"
-printf '%s\n' "$PG_PASS" >"$tmp/pg/pwfile"
-[ "$(id -u)" = 0 ] && chown postgres: "$tmp/pg/pwfile"
-PG_PORT=$(free_port)
-if ! as_pg "$PG_BINDIR/initdb" -D "$tmp/pg/data" -U "$PG_USER" --pwfile="$tmp/pg/pwfile" \
-	-A scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$tmp/initdb.log" 2>&1; then
-	echo "1..0 # SKIP initdb failed: $(tail -n 1 "$tmp/initdb.log")"
+# --- PostgreSQL: the data set, and broken copies of its schema ---------------------
+if ! pg_start "$tmp/pg" 2>"$tmp/pg.err"; then
+	echo "1..0 # SKIP $(head -n 1 "$tmp/pg.err")"
 	exit 0
 fi
-if ! as_pg "$PG_BINDIR/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/log" -w -t 60 \
-	-o "-p $PG_PORT -k $tmp/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1; then
-	echo "1..0 # SKIP PostgreSQL did not start: $(tail -n 1 "$tmp/pg/log" 2>/dev/null)"
-	exit 0
-fi
-pg_started=1
-export PGPASSWORD=$PG_PASS PGCONNECT_TIMEOUT=5
-PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER")
-# One database per variant: the data set, and broken copies of its schema.
-"${PSQL[@]}" -d postgres -c 'CREATE DATABASE legacy' &&
-	"${PSQL[@]}" -d legacy -f "$DATA/schema.sql" >/dev/null &&
-	"${PSQL[@]}" -d legacy -f "$DATA/legacy.sql" >/dev/null &&
-	"${PSQL[@]}" -d postgres -c 'CREATE DATABASE no_owner TEMPLATE legacy' \
+export PGCONNECT_TIMEOUT=5
+pg_psql postgres -c 'CREATE DATABASE legacy' &&
+	pg_psql legacy -f "$DATA/schema.sql" >/dev/null &&
+	pg_psql legacy -f "$DATA/legacy.sql" >/dev/null &&
+	pg_psql postgres -c 'CREATE DATABASE no_owner TEMPLATE legacy' \
 		-c 'CREATE DATABASE no_history TEMPLATE legacy' \
 		-c 'CREATE DATABASE other_rev TEMPLATE legacy' &&
-	"${PSQL[@]}" -d no_owner -c 'ALTER TABLE deliverables DROP COLUMN owner' &&
-	"${PSQL[@]}" -d no_history -c 'DROP TABLE metric_history' &&
-	"${PSQL[@]}" -d other_rev -c "UPDATE alembic_version SET version_num = '0123abcd4567'" \
+	pg_psql no_owner -c 'ALTER TABLE deliverables DROP COLUMN owner' &&
+	pg_psql no_history -c 'DROP TABLE metric_history' &&
+	pg_psql other_rev -c "UPDATE alembic_version SET version_num = '0123abcd4567'" \
 	>"$tmp/load.log" 2>&1
 load_rc=$?
-unset PGPASSWORD
-URI="postgresql://$PG_USER:$PG_PASS_URI@127.0.0.1:$PG_PORT/legacy"
-uri_of() { echo "postgresql://$PG_USER:$PG_PASS_URI@127.0.0.1:$PG_PORT/$1"; }
+URI=$(pg_uri legacy)
+uri_of() { pg_uri "$1"; }
 
 # --- dynalite ---------------------------------------------------------------------
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
@@ -277,10 +248,12 @@ python3 "$top_srcdir/tests/migrate/fault_proxy.py" "${upstream_port%%/*}" "$KILL
 	"$tmp/victim.pid" "$tmp/proxy.port" 2>"$tmp/proxy.err" &
 proxy_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/proxy.port" ] && break; sleep 0.1; done
-AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$(cat "$tmp/proxy.port")" \
-	"$PORTALCTL" migrate --from "$URI" >"$tmp/out" 2>"$tmp/err" &
-echo $! >"$tmp/victim.pid"
-wait $!
+(
+	AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$(cat "$tmp/proxy.port")" \
+		"$PORTALCTL" migrate --from "$URI" >"$tmp/out" 2>"$tmp/err" &
+	echo $! >"$tmp/victim.pid"
+	wait $!
+) 2>/dev/null
 killed_rc=$?
 export_to "$tmp/partial.jsonl"
 partial=$(wc -l <"$tmp/partial.jsonl")
