@@ -2,6 +2,7 @@
  * The mapping (pure), the source (libpq, when built with it) and the run. */
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -515,6 +516,8 @@ av_size(json_object *av)
 {
 	size_t size = 0;
 
+	if (!json_object_is_type(av, json_type_object))
+		return 0;
 	json_object_object_foreach(av, type, v) {
 		if (strcmp(type, "S") == 0 || strcmp(type, "N") == 0) {
 			size += (size_t)json_object_get_string_len(v);
@@ -536,6 +539,17 @@ av_size(json_object *av)
 	return size;
 }
 
+/* A rough DynamoDB size of an item. */
+static size_t
+item_size(json_object *item)
+{
+	size_t size = 0;
+
+	json_object_object_foreach(item, name, value)
+		size += strlen(name) + av_size(value);
+	return size;
+}
+
 /* Adds version 1 and the hash; checks the size. The item, or NULL with *cause. */
 static json_object *
 finish(struct mapping *m, char **cause)
@@ -545,8 +559,7 @@ finish(struct mapping *m, char **cause)
 
 	if (m->cause == NULL) {
 		json_object_object_add(m->item, "version", ddb_av_n_int(1));
-		json_object_object_foreach(m->item, name, value)
-			size += strlen(name) + av_size(value);
+		size = item_size(m->item);
 		if (size > MIGRATE_ITEM_MAX_BYTES)
 			refuse(m, "item", "%zu bytes, above DynamoDB's limit of %d", size,
 			    MIGRATE_ITEM_MAX_BYTES);
@@ -1293,6 +1306,159 @@ migrate_source_scan(struct migrate_source *src, enum schema_table table,
 
 /* --- the run ----------------------------------------------------------------- */
 
+/* The writer thread: takes batches of puts from a short queue and writes
+ * them with its own DynamoDB handle. */
+struct writer {
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 changed;
+	struct ddb		*ddb;
+	struct {
+		enum schema_table	 table;
+		const char		*table_name;	/* borrowed from the configuration */
+		json_object		*puts;
+	}			 queue[MIGRATE_WRITE_QUEUE];
+	size_t			 head, count;
+	bool			 busy;		/* a batch is being written */
+	bool			 closing;
+	bool			 failed;
+	struct ddb_error	 err;
+	char			*cause;
+	unsigned long		 written[SCHEMA_COUNT];	/* items the store confirmed */
+};
+
+/* The thread: writes queued batches until closed (or a write failed). */
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		enum schema_table table;
+		const char *name;
+		json_object *puts;
+		struct ddb_error err;
+		int rc;
+
+		while (w->count == 0 && !w->closing)
+			pthread_cond_wait(&w->changed, &w->lock);
+		if (w->count == 0 || w->failed)
+			break;
+		table = w->queue[w->head].table;
+		name = w->queue[w->head].table_name;
+		puts = w->queue[w->head].puts;
+		w->head = (w->head + 1) % MIGRATE_WRITE_QUEUE;
+		w->count--;
+		w->busy = true;
+		pthread_cond_broadcast(&w->changed);
+		pthread_mutex_unlock(&w->lock);
+
+		rc = ddb_batch_write(w->ddb, name, puts, NULL, &err);
+
+		pthread_mutex_lock(&w->lock);
+		w->busy = false;
+		if (rc == 0) {
+			w->written[table] += json_object_array_length(puts);
+		} else if (!w->failed) {
+			w->failed = true;
+			w->err = err;
+			w->cause = xasprintf("%s: writing: %s: %s", name, err.code, err.message);
+		}
+		json_object_put(puts);
+		pthread_cond_broadcast(&w->changed);
+	}
+	/* Whatever is still queued after a failure is dropped. */
+	while (w->count > 0) {
+		json_object_put(w->queue[w->head].puts);
+		w->head = (w->head + 1) % MIGRATE_WRITE_QUEUE;
+		w->count--;
+	}
+	pthread_cond_broadcast(&w->changed);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Starts the writer with its own handle; -1 with *cause. */
+static int
+writer_start(struct writer *w, const struct config *cfg, char **cause)
+{
+	memset(w, 0, sizeof *w);
+	if ((w->ddb = ddb_new(cfg)) == NULL) {
+		*cause = xasprintf("cannot create a DynamoDB client for %s", cfg->endpoint);
+		return -1;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->changed, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		*cause = xstrdup("cannot start the writer thread");
+		pthread_cond_destroy(&w->changed);
+		pthread_mutex_destroy(&w->lock);
+		ddb_free(w->ddb);
+		w->ddb = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Queues puts (taken) for table, waiting while the queue is full; -1 when
+ * the writer failed (puts released). */
+static int
+writer_submit(struct writer *w, enum schema_table table, const char *table_name, json_object *puts)
+{
+	size_t slot;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->count == MIGRATE_WRITE_QUEUE && !w->failed)
+		pthread_cond_wait(&w->changed, &w->lock);
+	if (w->failed) {
+		pthread_mutex_unlock(&w->lock);
+		json_object_put(puts);
+		return -1;
+	}
+	slot = (w->head + w->count) % MIGRATE_WRITE_QUEUE;
+	w->queue[slot].table = table;
+	w->queue[slot].table_name = table_name;
+	w->queue[slot].puts = puts;
+	w->count++;
+	pthread_cond_broadcast(&w->changed);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+/* Waits until every queued batch is written; -1 when the writer failed. */
+static int
+writer_drain(struct writer *w)
+{
+	bool failed;
+
+	pthread_mutex_lock(&w->lock);
+	while ((w->count > 0 || w->busy) && !w->failed)
+		pthread_cond_wait(&w->changed, &w->lock);
+	failed = w->failed;
+	pthread_mutex_unlock(&w->lock);
+	return failed ? -1 : 0;
+}
+
+/* Stops the thread (after the batch in flight) and frees the writer. */
+static void
+writer_stop(struct writer *w)
+{
+	if (w->ddb == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->closing = true;
+	pthread_cond_broadcast(&w->changed);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->changed);
+	pthread_mutex_destroy(&w->lock);
+	ddb_free(w->ddb);
+	w->ddb = NULL;
+	free(w->cause);
+	w->cause = NULL;
+}
+
 /* Which pass over the snapshot. */
 enum pass {
 	PASS_CHECK,	/* map only: count refusals (--strict) */
@@ -1315,6 +1481,8 @@ struct run {
 	enum schema_table		 table;
 	const char			*table_name;
 	json_object			*pending;	/* mapped items not yet compared */
+	size_t				 pending_bytes;	/* their rough DynamoDB size */
+	struct writer			*writer;	/* NULL in a dry run */
 	struct ddb_error		*err;
 	char				*cause;		/* the failure that stopped the scan */
 	int64_t				 last_progress_ms;
@@ -1403,6 +1571,22 @@ read_back(struct run *r)
 	return index;
 }
 
+/* Takes over the writer's failure: the cause, the error, and the counts of
+ * what was confirmed written. */
+static void
+writer_failure(struct run *r)
+{
+	struct writer *w = r->writer;
+
+	pthread_mutex_lock(&w->lock);
+	free(r->cause);
+	r->cause = xstrdup(w->cause != NULL ? w->cause : "the writer failed");
+	*r->err = w->err;
+	for (int t = 0; t < SCHEMA_COUNT; t++)
+		r->report->t[t].written = w->written[t];
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* Compares the pending items with the stored ones and writes (write pass)
  * or counts the differences (verify pass). */
 static int
@@ -1470,18 +1654,17 @@ flush(struct run *r)
 			break;
 		}
 	}
-	if (r->pass == PASS_WRITE && !r->opt->dry_run && json_object_array_length(puts) > 0 &&
-	    ddb_batch_write(r->ddb, r->table_name, puts, NULL, r->err) == -1) {
-		/* Not written after all: the report counts what is in the table. */
-		c->written -= json_object_array_length(puts);
-		r->cause = xasprintf("%s: writing: %s: %s", r->table_name, r->err->code,
-		    r->err->message);
-		rc = -1;
+	if (r->pass == PASS_WRITE && r->writer != NULL && json_object_array_length(puts) > 0) {
+		rc = writer_submit(r->writer, r->table, r->table_name, puts);
+		puts = NULL;
+		if (rc == -1)
+			writer_failure(r);
 	}
 	json_object_put(puts);
 	json_object_put(stored);
 	json_object_put(r->pending);
 	r->pending = json_object_new_array();
+	r->pending_bytes = 0;
 	return rc;
 }
 
@@ -1510,7 +1693,10 @@ on_row(void *ctx, enum schema_table table, const char *legacy_id, json_object *i
 		return 0;
 	}
 	json_object_array_add(r->pending, json_object_get(item));
-	if (json_object_array_length(r->pending) >= MIGRATE_GROUP && flush(r) == -1)
+	/* json-c takes some 40 times the wire size: large items go in smaller groups. */
+	r->pending_bytes += item_size(item);
+	if ((json_object_array_length(r->pending) >= MIGRATE_GROUP ||
+	    r->pending_bytes >= MIGRATE_GROUP_BYTES) && flush(r) == -1)
 		return -1;
 	progress(r, false);
 	return 0;
@@ -1565,9 +1751,15 @@ run_pass(struct run *r, enum pass pass, bool report_refusals)
 			c->read = c->refused = c->skipped = 0;
 		}
 		r->pending = json_object_new_array();
+		r->pending_bytes = 0;
 		rc = migrate_source_scan(r->src, r->table, on_row, r, &cause);
 		if (rc == 0)
 			rc = flush(r);
+		if (rc == 0 && pass == PASS_WRITE && r->writer != NULL &&
+		    writer_drain(r->writer) == -1) {
+			writer_failure(r);
+			rc = -1;
+		}
 		json_object_put(r->pending);
 		r->pending = NULL;
 		if (rc == -1) {
@@ -1605,7 +1797,9 @@ migrate_run(struct migrate_source *src, struct ddb *ddb, const struct config *cf
     struct migrate_report *report, struct ddb_error *err, char **cause)
 {
 	struct run r;
+	struct writer writer;
 	unsigned long refused = 0;
+	int rc;
 
 	memset(report, 0, sizeof *report);
 	memset(err, 0, sizeof *err);
@@ -1630,7 +1824,19 @@ migrate_run(struct migrate_source *src, struct ddb *ddb, const struct config *cf
 			return 0;
 		}
 	}
-	if (run_pass(&r, PASS_WRITE, !opt->strict) == -1)
+	if (!opt->dry_run) {
+		if (writer_start(&writer, cfg, &r.cause) == -1)
+			goto fail;
+		r.writer = &writer;
+	}
+	rc = run_pass(&r, PASS_WRITE, !opt->strict);
+	if (r.writer != NULL) {
+		if (rc == -1 && r.cause == NULL)
+			writer_failure(&r);
+		writer_stop(&writer);
+		r.writer = NULL;
+	}
+	if (rc == -1)
 		goto fail;
 	if (opt->verify) {
 		report->verified = true;

@@ -20,6 +20,10 @@
  * conditions, so the decision is made on a BatchGetItem just before the
  * write: an API write landing between the two could be overwritten. That
  * window is accepted: a migration runs while the service is not yet in use.
+ *
+ * Writes go through a second DynamoDB handle on a writer thread, so reading,
+ * mapping and reading back the next group overlap the writes of the last;
+ * at most MIGRATE_WRITE_QUEUE groups wait, so memory stays flat.
  */
 #ifndef PORTAL_MIGRATE_H
 #define PORTAL_MIGRATE_H
@@ -45,6 +49,8 @@ struct config;
 #define MIGRATE_EXPONENT_MAX	125		/* 10^125 is the largest magnitude */
 #define MIGRATE_EXPONENT_MIN	(-130)		/* 10^-130 the smallest */
 #define MIGRATE_GROUP		100		/* items read back (BatchGetItem) per round */
+#define MIGRATE_GROUP_BYTES	(64 * 1024)	/* ... or fewer, once they are this large */
+#define MIGRATE_WRITE_QUEUE	2		/* write batches waiting for the writer thread */
 #define MIGRATE_FETCH_ROWS	1000		/* rows fetched from a cursor at a time */
 #define MIGRATE_PROGRESS_MS	1000		/* progress callback interval */
 
