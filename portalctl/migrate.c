@@ -26,7 +26,7 @@
 
 static const char migrate_help[] =
     "usage: " MIGRATE_PROGRAM " " CMD_MIGRATE_SYNOPSIS "\n\n"
-    "Moves the data of the original PostgreSQL system (SPEC §9) into the four\n"
+    "Moves the data of the original PostgreSQL system into the four\n"
     "DynamoDB tables, read from one consistent snapshot (a REPEATABLE READ,\n"
     "READ ONLY transaction); the source is never written.\n\n"
     "  --from URI   postgresql://USER[:PASS]@HOST[:PORT]/DB (or a libpq conninfo;\n"

@@ -23,7 +23,7 @@
 #include "util.h"
 
 #define MIGRATE_ID_HEX_MAX	0xffffffffLL	/* legacy ids that fit 8 hex digits */
-#define MIGRATE_MONTH_MAX	2147483647L
+#define MIGRATE_INT_MAX		2147483647L	/* PostgreSQL's INTEGER */
 #define MIGRATE_ERROR_CHARS	200		/* of a PostgreSQL message quoted in a cause */
 
 static const char *const deliverable_statuses[] = {
@@ -504,7 +504,7 @@ add_id(struct mapping *m, const char *value)
 {
 	long v;
 
-	if (value == NULL || parse_long(value, 1, MIGRATE_MONTH_MAX, &v) == -1)
+	if (value == NULL || parse_long(value, 1, MIGRATE_INT_MAX, &v) == -1)
 		return refuse(m, "id", "'%.20s' is not a positive integer", value ? value : "NULL");
 	json_object_object_add(m->item, "id", ddb_av_n(value));
 	return 0;
@@ -935,7 +935,7 @@ check_columns(PGconn *conn, char **cause)
 	PQclear(res);
 	if (missing.len == 0)
 		return 0;
-	*cause = xasprintf("the legacy database lacks %s (not the schema of SPEC §9)", missing.data);
+	*cause = xasprintf("the legacy database lacks %s (not the legacy schema this tool reads)", missing.data);
 	buf_free(&missing);
 	return -1;
 }
@@ -974,7 +974,7 @@ check_revision(PGconn *conn, bool force, char **warning, char **cause)
 		free(what);
 		return 0;
 	}
-	*cause = xasprintf("%s; check the schema against SPEC §9, then use --force", what);
+	*cause = xasprintf("%s; if its schema is the one this tool reads, use --force", what);
 	free(what);
 	return -1;
 }
@@ -1016,6 +1016,9 @@ migrate_source_open(const char *uri, bool force, struct migrate_source **out,
 	/* Text forms the mapping reads: ISO dates, UTC times. */
 	if (pg_command(src->conn, "SET TimeZone = 'UTC'", cause) == -1 ||
 	    pg_command(src->conn, "SET DateStyle = 'ISO, YMD'", cause) == -1 ||
+	    /* The snapshot stays open, idle between pages, while the store is written. */
+	    pg_command(src->conn, "SET statement_timeout = 0", cause) == -1 ||
+	    pg_command(src->conn, "SET idle_in_transaction_session_timeout = 0", cause) == -1 ||
 	    pg_command(src->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", cause) == -1 ||
 	    check_columns(src->conn, cause) == -1 ||
 	    check_revision(src->conn, force, warning, cause) == -1)
