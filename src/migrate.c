@@ -1309,20 +1309,22 @@ migrate_source_scan(struct migrate_source *src, enum schema_table table,
 
 /* --- the run ----------------------------------------------------------------- */
 
-/* The writer thread: takes batches of puts from a short queue and writes
- * them with its own DynamoDB handle. */
+/* The writer threads: take batches of puts from a short queue and write
+ * them, each with its own DynamoDB handle. */
 struct writer {
-	pthread_t		 thread;
+	pthread_t		 threads[MIGRATE_WRITERS];
+	struct ddb		*ddb[MIGRATE_WRITERS];
+	size_t			 nthreads;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 changed;
-	struct ddb		*ddb;
 	struct {
 		enum schema_table	 table;
 		const char		*table_name;	/* borrowed from the configuration */
 		json_object		*puts;
 	}			 queue[MIGRATE_WRITE_QUEUE];
 	size_t			 head, count;
-	bool			 busy;		/* a batch is being written */
+	unsigned		 busy;		/* batches being written */
+	unsigned		 next_handle;	/* handed to the next thread that starts */
 	bool			 closing;
 	bool			 failed;
 	struct ddb_error	 err;
@@ -1335,8 +1337,10 @@ static void *
 writer_main(void *arg)
 {
 	struct writer *w = arg;
+	struct ddb *ddb;
 
 	pthread_mutex_lock(&w->lock);
+	ddb = w->ddb[w->next_handle++];
 	for (;;) {
 		enum schema_table table;
 		const char *name;
@@ -1353,14 +1357,14 @@ writer_main(void *arg)
 		puts = w->queue[w->head].puts;
 		w->head = (w->head + 1) % MIGRATE_WRITE_QUEUE;
 		w->count--;
-		w->busy = true;
+		w->busy++;
 		pthread_cond_broadcast(&w->changed);
 		pthread_mutex_unlock(&w->lock);
 
-		rc = ddb_batch_write(w->ddb, name, puts, NULL, &err);
+		rc = ddb_batch_write(ddb, name, puts, NULL, &err);
 
 		pthread_mutex_lock(&w->lock);
-		w->busy = false;
+		w->busy--;
 		if (rc == 0) {
 			w->written[table] += json_object_array_length(puts);
 		} else if (!w->failed) {
@@ -1382,23 +1386,32 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Starts the writer with its own handle; -1 with *cause. */
+/* Starts the writer threads, a handle each; -1 with *cause. */
 static int
 writer_start(struct writer *w, const struct config *cfg, char **cause)
 {
 	memset(w, 0, sizeof *w);
-	if ((w->ddb = ddb_new(cfg)) == NULL) {
-		*cause = xasprintf("cannot create a DynamoDB client for %s", cfg->endpoint);
-		return -1;
+	/* Handles before threads: ddb_new initialises libcurl once. */
+	for (size_t i = 0; i < MIGRATE_WRITERS; i++) {
+		if ((w->ddb[i] = ddb_new(cfg)) == NULL) {
+			*cause = xasprintf("cannot create a DynamoDB client for %s", cfg->endpoint);
+			for (size_t j = 0; j < i; j++)
+				ddb_free(w->ddb[j]);
+			return -1;
+		}
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->changed, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		*cause = xstrdup("cannot start the writer thread");
+	for (; w->nthreads < MIGRATE_WRITERS; w->nthreads++) {
+		if (pthread_create(&w->threads[w->nthreads], NULL, writer_main, w) != 0)
+			break;
+	}
+	if (w->nthreads == 0) {
+		*cause = xstrdup("cannot start a writer thread");
 		pthread_cond_destroy(&w->changed);
 		pthread_mutex_destroy(&w->lock);
-		ddb_free(w->ddb);
-		w->ddb = NULL;
+		for (size_t i = 0; i < MIGRATE_WRITERS; i++)
+			ddb_free(w->ddb[i]);
 		return -1;
 	}
 	return 0;
@@ -1443,21 +1456,26 @@ writer_drain(struct writer *w)
 	return failed ? -1 : 0;
 }
 
-/* Stops the thread (after the batch in flight) and frees the writer. */
+/* Stops the threads (after the queued batches, unless a write failed) and
+ * frees the writer. */
 static void
 writer_stop(struct writer *w)
 {
-	if (w->ddb == NULL)
+	if (w->nthreads == 0)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->closing = true;
 	pthread_cond_broadcast(&w->changed);
 	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	for (size_t i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	w->nthreads = 0;
 	pthread_cond_destroy(&w->changed);
 	pthread_mutex_destroy(&w->lock);
-	ddb_free(w->ddb);
-	w->ddb = NULL;
+	for (size_t i = 0; i < MIGRATE_WRITERS; i++) {
+		ddb_free(w->ddb[i]);
+		w->ddb[i] = NULL;
+	}
 	free(w->cause);
 	w->cause = NULL;
 }
@@ -1758,11 +1776,7 @@ run_pass(struct run *r, enum pass pass, bool report_refusals)
 		rc = migrate_source_scan(r->src, r->table, on_row, r, &cause);
 		if (rc == 0)
 			rc = flush(r);
-		if (rc == 0 && pass == PASS_WRITE && r->writer != NULL &&
-		    writer_drain(r->writer) == -1) {
-			writer_failure(r);
-			rc = -1;
-		}
+
 		json_object_put(r->pending);
 		r->pending = NULL;
 		if (rc == -1) {
@@ -1790,6 +1804,11 @@ run_pass(struct run *r, enum pass pass, bool report_refusals)
 			}
 		}
 		progress(r, true);
+	}
+	/* The next table's rows are read while this one's writes finish. */
+	if (pass == PASS_WRITE && r->writer != NULL && writer_drain(r->writer) == -1) {
+		writer_failure(r);
+		return -1;
 	}
 	return 0;
 }

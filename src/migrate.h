@@ -21,9 +21,10 @@
  * write: an API write landing between the two could be overwritten. That
  * window is accepted: a migration runs while the service is not yet in use.
  *
- * Writes go through a second DynamoDB handle on a writer thread, so reading,
- * mapping and reading back the next group overlap the writes of the last;
- * at most MIGRATE_WRITE_QUEUE groups wait, so memory stays flat.
+ * Writes go through MIGRATE_WRITERS writer threads (a DynamoDB handle each),
+ * so reading, mapping and reading back the next group overlap the writes of
+ * the last ones; at most MIGRATE_WRITE_QUEUE groups wait, so memory stays
+ * flat. Groups hold distinct keys, so the order of their writes is free.
  */
 #ifndef PORTAL_MIGRATE_H
 #define PORTAL_MIGRATE_H
@@ -50,7 +51,8 @@ struct config;
 #define MIGRATE_EXPONENT_MIN	(-130)		/* 10^-130 the smallest */
 #define MIGRATE_GROUP		100		/* items read back (BatchGetItem) per round */
 #define MIGRATE_GROUP_BYTES	(64 * 1024)	/* ... or fewer, once they are this large */
-#define MIGRATE_WRITE_QUEUE	2		/* write batches waiting for the writer thread */
+#define MIGRATE_WRITERS		2		/* writer threads: BatchWriteItem calls in flight */
+#define MIGRATE_WRITE_QUEUE	4		/* write batches waiting for a writer */
 #define MIGRATE_FETCH_ROWS	1000		/* rows fetched from a cursor at a time */
 #define MIGRATE_PROGRESS_MS	1000		/* progress callback interval */
 
