@@ -43,8 +43,8 @@ BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/portal-bench-migrate.XXXXXX")
 # shellcheck source=tests/migrate/pg.sh
 . "$ROOT/tests/migrate/pg.sh"
 cleanup() {
-	pg_stop
-	dynalite_stop
+	pg_stop || true
+	dynalite_stop || true
 	rm -rf "$BENCH_TMP"
 }
 trap cleanup EXIT
@@ -98,7 +98,7 @@ timed verify migrate --from "$URI" --dry-run --verify
 # reference N: the same items written back with N requests in flight, on a
 # fresh dynalite as the migration had; prints the JSON of batch_write_rate.
 reference() {
-	dynalite_stop
+	dynalite_stop || true
 	dynalite_start >/dev/null || die "dynalite did not start"
 	PORTAL_TABLE_PREFIX=bench-reference- "$PORTALCTL" tables create >/dev/null
 	PORTAL_TABLE_PREFIX=bench-reference- "$REFERENCE" --parallel "$1" "$BENCH_TMP/items.jsonl" ||

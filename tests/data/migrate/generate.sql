@@ -48,4 +48,6 @@ INSERT INTO update_acknowledgements (update_id, user_id, acknowledged_at)
   FROM generate_series(1, 20000) AS u, generate_series(0, 9) AS k;
 
 COMMIT;
-ANALYZE;
+-- Settle the freshly written data (hint bits, statistics) before measuring.
+VACUUM ANALYZE;
+CHECKPOINT;
