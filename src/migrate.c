@@ -654,10 +654,15 @@ migrate_map_metric(const struct migrate_metric_row *r, const struct migrate_hist
 		json_object_object_add(m.item, "higher_is_better", b);
 	}
 	for (size_t i = 0; i < nhistory; i++) {
-		json_object *point = json_object_new_object(), *pav;
+		struct mapping p = { json_object_new_object(), NULL };
+		json_object *point = p.item, *pav;
 
-		add_number(&m, point, "value", history[i].value, true);
-		add_time(&m, point, "at", history[i].recorded_at, true);
+		add_number(&p, point, "value", history[i].value, true);
+		add_time(&p, point, "at", history[i].recorded_at, true);
+		if (p.cause != NULL) {
+			refuse(&m, "history", "%s", p.cause);
+			free(p.cause);
+		}
 		pav = json_object_new_object();
 		json_object_object_add(pav, "M", point);
 		json_object_array_add(list, pav);

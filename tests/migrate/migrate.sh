@@ -161,7 +161,7 @@ refusals="deliverables id 5: month: 0 is below 1
 deliverables id 6: completion_percentage: 150 is outside 0..100
 deliverables id 7: completion_percentage: -0.01 is outside 0..100
 metrics id 4: current_value: 1234567890.123456789012345678901234567890: more than 38 significant digits
-metrics id 5: value: 0.1234567890123456789012345678901234567891: more than 38 significant digits
+metrics id 5: history: value: 0.1234567890123456789012345678901234567891: more than 38 significant digits
 updates id 5: type: 'gossip' is not one of progress, milestone, blocker, announcement, digest
 users id 5: role: 'superuser' is not one of admin, team, client"
 [ "$rc" -eq 1 ] && [ "$(grep '^refused: ' "$tmp/err" | sed 's/^refused: //')" = "$refusals" ] &&
