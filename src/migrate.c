@@ -1562,13 +1562,12 @@ progress(struct run *r, bool force)
 	r->hooks->progress(r->hooks->ctx, pass_names[r->pass], r->table, r->report);
 }
 
-/* Reads back the stored items of the pending keys: a new object from key
- * string to item, or NULL with r->err and r->cause. */
+/* Reads back the stored items of the first n pending keys: a new object
+ * from key string to item, or NULL with r->err and r->cause. */
 static json_object *
-read_back(struct run *r)
+read_back(struct run *r, size_t n)
 {
 	json_object *keys = json_object_new_array(), *items = NULL, *index;
-	size_t n = json_object_array_length(r->pending);
 
 	for (size_t i = 0; i < n; i++) {
 		json_object *item = json_object_array_get_idx(r->pending, i), *key, *id;
@@ -1616,16 +1615,19 @@ writer_failure(struct run *r)
 /* Compares the pending items with the stored ones and writes (write pass)
  * or counts the differences (verify pass). */
 static int
-flush(struct run *r)
+flush(struct run *r, bool last)
 {
 	struct migrate_counts *c = &r->report->t[r->table];
-	json_object *stored, *puts;
-	size_t n = json_object_array_length(r->pending);
+	json_object *stored, *puts, *rest;
+	size_t n = json_object_array_length(r->pending), total = n;
 	int rc = 0;
 
 	if (n == 0)
 		return 0;
-	if ((stored = read_back(r)) == NULL)
+	/* Whole write batches, the rest kept for the next group (unless last). */
+	if (!last && n > DDB_BATCH_WRITE_MAX)
+		n -= n % DDB_BATCH_WRITE_MAX;
+	if ((stored = read_back(r, n)) == NULL)
 		return -1;
 	puts = json_object_new_array();
 	for (size_t i = 0; i < n; i++) {
@@ -1688,9 +1690,16 @@ flush(struct run *r)
 	}
 	json_object_put(puts);
 	json_object_put(stored);
-	json_object_put(r->pending);
-	r->pending = json_object_new_array();
+	rest = json_object_new_array();
 	r->pending_bytes = 0;
+	for (size_t i = n; i < total; i++) {
+		json_object *item = json_object_array_get_idx(r->pending, i);
+
+		json_object_array_add(rest, json_object_get(item));
+		r->pending_bytes += item_size(item);
+	}
+	json_object_put(r->pending);
+	r->pending = rest;
 	return rc;
 }
 
@@ -1722,7 +1731,7 @@ on_row(void *ctx, enum schema_table table, const char *legacy_id, json_object *i
 	/* json-c takes some 40 times the wire size: large items go in smaller groups. */
 	r->pending_bytes += item_size(item);
 	if ((json_object_array_length(r->pending) >= MIGRATE_GROUP ||
-	    r->pending_bytes >= MIGRATE_GROUP_BYTES) && flush(r) == -1)
+	    r->pending_bytes >= MIGRATE_GROUP_BYTES) && flush(r, false) == -1)
 		return -1;
 	progress(r, false);
 	return 0;
@@ -1780,7 +1789,7 @@ run_pass(struct run *r, enum pass pass, bool report_refusals)
 		r->pending_bytes = 0;
 		rc = migrate_source_scan(r->src, r->table, on_row, r, &cause);
 		if (rc == 0)
-			rc = flush(r);
+			rc = flush(r, true);
 
 		json_object_put(r->pending);
 		r->pending = NULL;
