@@ -24,7 +24,8 @@
 	X(cmd_import_entry)		\
 	X(cmd_users_list_entry)		\
 	X(cmd_users_set_role_entry)	\
-	X(cmd_digest_publish_entry)
+	X(cmd_digest_publish_entry)	\
+	X(cmd_migrate_entry)
 
 #define COMMAND_DECLARE(entry)	extern const struct ctl_command entry;
 #define COMMAND_ADDRESS(entry)	&entry,
