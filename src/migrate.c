@@ -1746,6 +1746,14 @@ count_items(struct run *r, unsigned long *count)
 	*count = 0;
 	json_object_object_add(req, "TableName", json_object_new_string(r->table_name));
 	json_object_object_add(req, "Select", json_object_new_string("COUNT"));
+	if (r->table == SCHEMA_DELIVERABLES || r->table == SCHEMA_METRICS) {
+		/* The reserved id counter item (id 0) is no migrated item. */
+		json_object *values = json_object_new_object();
+
+		json_object_object_add(values, ":reserved", ddb_av_n_int(0));
+		json_object_object_add(req, "FilterExpression", json_object_new_string("id <> :reserved"));
+		json_object_object_add(req, "ExpressionAttributeValues", values);
+	}
 	for (;;) {
 		if (ddb_call(r->ddb, "Scan", req, &resp, r->err) == -1) {
 			json_object_put(req);

@@ -35,11 +35,12 @@
 #include <json-c/json.h>
 
 #include "ddb.h"
+#include "model.h"
 #include "schema.h"
 
 struct config;
 
-#define MIGRATE_HASH_ATTR	"migrated_hash"	/* hash of the item's content as migrated */
+#define MIGRATE_HASH_ATTR	MODEL_ATTR_MIGRATED_HASH	/* hash of the item's content as migrated */
 #define MIGRATE_HASH_HEX	32		/* hex digits kept of the SHA-256 */
 #define MIGRATE_HISTORY_MAX	100		/* newest history points kept per metric */
 #define MIGRATE_PERCENT_MAX	100

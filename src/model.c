@@ -20,6 +20,20 @@ num_key(long id)
 	return key;
 }
 
+/* The attributes model_unmarshal leaves out. */
+static const char *const internal_attrs[] = { MODEL_ATTR_MIGRATED_HASH };
+
+/* Unmarshals an item and drops the internal attributes. */
+json_object *
+model_unmarshal(json_object *raw, const char **cause)
+{
+	json_object *item = ddb_unmarshal_item(raw, cause);
+
+	for (size_t i = 0; item != NULL && i < ARRAY_LEN(internal_attrs); i++)
+		json_object_object_del(item, internal_attrs[i]);
+	return item;
+}
+
 /* GetItem by id, unmarshalled. */
 enum model_rc
 model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
@@ -36,7 +50,7 @@ model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
 		return MODEL_ERROR;
 	if (raw == NULL)
 		return MODEL_NOT_FOUND;
-	*item = ddb_unmarshal_item(raw, &cause);
+	*item = model_unmarshal(raw, &cause);
 	json_object_put(raw);
 	if (*item == NULL) {
 		model_marshal_error(err, "UnmarshalError", "item", cause);
@@ -89,7 +103,7 @@ unmarshal_all(json_object *raw, struct ddb_error *err)
 
 		if (model_is_reserved(json_object_array_get_idx(raw, i)))
 			continue;
-		item = ddb_unmarshal_item(json_object_array_get_idx(raw, i), &cause);
+		item = model_unmarshal(json_object_array_get_idx(raw, i), &cause);
 		if (item == NULL) {
 			json_object_put(out);
 			model_marshal_error(err, "UnmarshalError", "item", cause);
@@ -419,7 +433,7 @@ versioned_set(struct ddb *ddb, const char *table, long id, json_object *set, lon
 		result = ddb_error_is_condition_failed(err) ? MODEL_CONFLICT : MODEL_ERROR;
 		goto out;
 	}
-	if ((*updated = ddb_unmarshal_item(attrs, &cause)) == NULL) {
+	if ((*updated = model_unmarshal(attrs, &cause)) == NULL) {
 		model_marshal_error(err, "UnmarshalError", "item", cause);
 		result = MODEL_ERROR;
 	}

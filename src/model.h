@@ -30,6 +30,14 @@ enum model_rc {
 #define MODEL_COUNTER_ID	0
 #define MODEL_COUNTER_ATTR	"next_id"
 
+/* Attributes the store keeps for the project's own tools, never shown by
+ * the API: the hash portalctl migrate leaves on the items it wrote. */
+#define MODEL_ATTR_MIGRATED_HASH	"migrated_hash"
+
+/* An AttributeValue item (borrowed) as a plain item without the internal
+ * attributes: a new object (caller owns), or NULL with *cause (static). */
+json_object *model_unmarshal(json_object *raw, const char **cause);
+
 /* One item by numeric id; *item (plain, caller owns) or MODEL_NOT_FOUND. */
 enum model_rc model_get_num(struct ddb *ddb, const char *table, long id,
     json_object **item, struct ddb_error *err);

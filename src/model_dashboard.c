@@ -32,7 +32,7 @@ collect(struct ddb *ddb, struct ddb_op *op, json_object **out, struct ddb_error 
 
 		if (model_is_reserved(json_object_array_get_idx(items, i)))
 			continue;
-		item = ddb_unmarshal_item(json_object_array_get_idx(items, i), &cause);
+		item = model_unmarshal(json_object_array_get_idx(items, i), &cause);
 		if (item != NULL)
 			json_object_array_add(*out, item);
 	}

@@ -78,7 +78,7 @@ deliverables_list(struct ddb *ddb, const struct config *cfg, long month, const c
 
 		if (model_is_reserved(json_object_array_get_idx(raw, i)))
 			continue;
-		item = ddb_unmarshal_item(json_object_array_get_idx(raw, i), &cause);
+		item = model_unmarshal(json_object_array_get_idx(raw, i), &cause);
 		if (item != NULL)
 			json_object_array_add(*items, item);
 	}

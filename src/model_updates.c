@@ -107,7 +107,7 @@ updates_list(struct ddb *ddb, const struct config *cfg, long limit, json_object 
 			goto out;
 		}
 		for (size_t i = 0; i < json_object_array_length(page); i++) {
-			json_object *item = ddb_unmarshal_item(json_object_array_get_idx(page, i), &cause);
+			json_object *item = model_unmarshal(json_object_array_get_idx(page, i), &cause);
 			if (item == NULL) {
 				json_object_put(page);
 				set_marshal_error(err, "UnmarshalError", cause);
@@ -160,7 +160,7 @@ updates_get(struct ddb *ddb, const struct config *cfg, const char *id, json_obje
 		return MODEL_ERROR;
 	if (raw == NULL)
 		return MODEL_NOT_FOUND;
-	*item = ddb_unmarshal_item(raw, &cause);
+	*item = model_unmarshal(raw, &cause);
 	json_object_put(raw);
 	if (*item == NULL) {
 		set_marshal_error(err, "UnmarshalError", cause);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "ddb.h"
 #include "log.h"
+#include "model.h"
 #include "model_users.h"
 #include "util.h"
 
@@ -75,7 +76,7 @@ users_from_item(json_object *item)
 	json_object *plain;
 	struct user *u;
 
-	if ((plain = ddb_unmarshal_item(item, &cause)) == NULL) {
+	if ((plain = model_unmarshal(item, &cause)) == NULL) {
 		log_warn("users: item not readable", LOG_S("cause", cause != NULL ? cause : "?"));
 		return NULL;
 	}

@@ -28,7 +28,7 @@ if [ ! -x "$PORTALCTL" ]; then
 	echo "1..0 # SKIP $PORTALCTL is not built"
 	exit 0
 fi
-. "$top_srcdir/tests/lib/dynalite.sh"
+. "$top_srcdir/scripts/lib/dynalite.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/portalctl-digest.XXXXXX")
 cleanup() {

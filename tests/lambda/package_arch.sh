@@ -123,7 +123,7 @@ if [ -z "$qemu" ]; then
 	[ "$failed" -eq 0 ]
 	exit
 fi
-. "$top_srcdir/tests/lib/dynalite.sh"
+. "$top_srcdir/scripts/lib/dynalite.sh"
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL PORTAL_ENV LOG_LEVEL
 export AWS_EC2_METADATA_DISABLED=true HOME=$tmp DYNALITE_TABLE_MS=0
 if ! dynalite_start 2>"$tmp/dynalite.err"; then

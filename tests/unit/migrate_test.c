@@ -364,6 +364,26 @@ test_report_json(void **state)
 	json_object_put(j);
 }
 
+/* The hash migrate leaves on its items never reaches the API's plain items. */
+static void
+test_hash_not_served(void **state)
+{
+	json_object *raw = json_tokener_parse("{\"id\":{\"N\":\"3\"},\"name\":{\"S\":\"x\"},"
+	    "\"" MIGRATE_HASH_ATTR "\":{\"S\":\"0123abcd\"}}");
+	json_object *plain, *v;
+	const char *cause = NULL;
+
+	(void)state;
+	assert_non_null(raw);
+	plain = model_unmarshal(raw, &cause);
+	assert_non_null(plain);
+	assert_false(json_object_object_get_ex(plain, MIGRATE_HASH_ATTR, NULL));
+	assert_true(json_object_object_get_ex(plain, "name", &v));
+	assert_string_equal(json_object_get_string(v), "x");
+	json_object_put(plain);
+	json_object_put(raw);
+}
+
 int
 main(void)
 {
@@ -377,6 +397,7 @@ main(void)
 		cmocka_unit_test(test_map_user),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_report_json),
+		cmocka_unit_test(test_hash_not_served),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

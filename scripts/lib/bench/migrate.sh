@@ -38,8 +38,8 @@ REFERENCE=$ROOT/tests/migrate/batch_write_rate
 [ -x "$PORTALCTL" ] && [ -x "$REFERENCE" ] || die "portalctl or tests/migrate/batch_write_rate is not built (run make)"
 
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/portal-bench-migrate.XXXXXX")
-# shellcheck source=tests/lib/dynalite.sh
-. "$ROOT/tests/lib/dynalite.sh"
+# shellcheck source=scripts/lib/dynalite.sh
+. "$ROOT/scripts/lib/dynalite.sh"
 # shellcheck source=tests/migrate/pg.sh
 . "$ROOT/tests/migrate/pg.sh"
 cleanup() {
