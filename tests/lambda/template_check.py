@@ -43,7 +43,8 @@ DDB_FUNCTIONS = {
 }
 # Not on the API path: the DynamoDB module itself, and what only portalctl
 # calls (file -> its exported prefix; checked below: nothing else calls it).
-NOT_API_PATH = {"ddb.c": None, "ddb_marshal.c": None, "seed.c": "seed_", "schema.c": None}
+NOT_API_PATH = {"ddb.c": None, "ddb_marshal.c": None, "seed.c": "seed_", "schema.c": None,
+                "migrate.c": "migrate_"}
 # src/idempotency.c (SPEC §5 Idempotency-Key) keeps its keys in the idempotency
 # table with these operations; when the file exists, its calls are read instead.
 IDEMPOTENCY_FILE = "idempotency.c"
