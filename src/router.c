@@ -19,7 +19,7 @@
 #define ROUTER_ANSWER_MARGIN_MS	100	/* store calls end this long before the deadline */
 #define JSON_MAX_DEPTH	32
 #define CORS_MAX_AGE	"600"
-#define CORS_ALLOW_HEADERS "Authorization, Content-Type, If-Match, X-Request-Id"
+#define CORS_ALLOW_HEADERS "Authorization, Content-Type, If-Match, X-Request-Id, Idempotency-Key"
 #define CORS_EXPOSE_HEADERS "X-Request-Id, Location, ETag"
 
 static const struct route routes[] = {

@@ -317,7 +317,7 @@ ORIGIN=http://localhost:3000
 	local h want
 	h=$(hdr Access-Control-Allow-Headers) || fail "no Access-Control-Allow-Headers" || return 1
 	h=$(tr '[:upper:]' '[:lower:]' <<<"$h")
-	for want in authorization content-type if-match x-request-id; do
+	for want in authorization content-type if-match x-request-id idempotency-key; do
 		[[ ",${h// /}," == *",$want,"* ]] || fail "Allow-Headers '$h' lacks $want" || return 1
 	done
 	api none OPTIONS /api/deliverables - -H "Origin: $ORIGIN" -H 'Access-Control-Request-Method: POST'
