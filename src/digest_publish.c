@@ -148,10 +148,9 @@ digest_publish_run(struct ddb *ddb, const struct config *cfg, long days,
 	/* Another publish of the same hour won the race: answer with its update. */
 	rc = updates_get(ddb, cfg, id, update, err);
 	if (rc == MODEL_NOT_FOUND) {
-		/* Deleted between the put and the read: nothing to show, nothing posted. */
-		memset(err, 0, sizeof *err);
-		snprintf(err->code, sizeof err->code, "ConditionalCheckFailedException");
-		snprintf(err->message, sizeof err->message, "the digest %s vanished while publishing", id);
+		/* Deleted between the put and the read: nothing to show, nothing
+		 * posted; the caller may simply publish again. */
+		model_unavailable(err, "this hour's digest was deleted while publishing; retry");
 		return MODEL_ERROR;
 	}
 	return rc == MODEL_OK ? MODEL_OK : MODEL_ERROR;

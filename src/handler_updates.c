@@ -185,6 +185,7 @@ handle_updates_create(struct request *req, struct response *res)
 	json_object *item = json_object_new_object();
 	struct ddb_error err;
 	char *location;
+	enum model_rc rc;
 
 	if (req->user == NULL || req->user->id == NULL) {
 		response_error(res, 401, "unauthorized", "authentication required");
@@ -193,7 +194,9 @@ handle_updates_create(struct request *req, struct response *res)
 	if (validate_create_or_reply(req, res, item) == -1)
 		goto out;
 	json_object_object_add(item, "author", author_of(req->user));
-	switch (updates_create(req->app->ddb, req->app->cfg, item, &err)) {
+	rc = updates_create(req->app->ddb, req->app->cfg, item, req->idempotent_id, &err);
+	create_id_note(req, item);
+	switch (rc) {
 	case MODEL_OK:
 		location = xasprintf("/api/updates/%s", model_string(item, "id"));
 		response_set_header(res, "Location", location);

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,4 +429,28 @@ json_round1(double v)
 		return json_object_new_int64((int64_t)r);
 	snprintf(text, sizeof text, "%.1f", r);
 	return json_object_new_double_s(r, text);
+}
+
+/* An earlier attempt's id (Idempotency-Key) as the numeric "id" of item. */
+bool
+create_id_reuse_num(struct request *req, json_object *item)
+{
+	long id;
+
+	if (req->idempotent_id == NULL || parse_long(req->idempotent_id, 1, LONG_MAX, &id) == -1)
+		return false;
+	json_object_object_add(item, "id", json_object_new_int64(id));
+	return true;
+}
+
+/* Keeps the id the create drew (a number or a string) on the request. */
+void
+create_id_note(struct request *req, json_object *item)
+{
+	json_object *id;
+
+	if (!json_object_object_get_ex(item, "id", &id) || id == NULL)
+		return;
+	free(req->create_id);
+	req->create_id = xstrdup(json_object_get_string(id));
 }

@@ -39,6 +39,8 @@ request_reset(struct request *req)
 	free(req->body);
 	free(req->remote_addr);
 	free(req->trace_id);
+	free(req->create_id);
+	free(req->idempotent_id);
 	for (size_t i = 0; i < req->nparams; i++)
 		free(req->params[i]);
 	user_free(req->user);

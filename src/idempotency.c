@@ -18,6 +18,8 @@
 
 #define STATUS_IN_PROGRESS	"in_progress"
 #define STATUS_DONE		"done"
+#define STATUS_UNKNOWN		"unknown"	/* a 5xx after a create whose write may have applied */
+#define ATTR_ITEM_ID		"item_id"	/* with STATUS_UNKNOWN: the id that create drew */
 
 /* The response headers a replay repeats. */
 static const char *const replayed_headers[] = { "Content-Type", "Location", "ETag", NULL };
@@ -138,6 +140,42 @@ replay(struct response *res, json_object *raw)
 	json_object_put(saved);
 }
 
+/* Takes over a record left "unknown" by an earlier attempt (raw, borrowed)
+ * under our token; the retry then creates under the id it drew. 0 when
+ * taken, -1 with err (a condition failure: someone else took it first). */
+static int
+take_over(struct request *req, struct idempotency *st, json_object *raw, struct ddb_error *err)
+{
+	json_object *key = record_key(st->key), *extra = json_object_new_object();
+	json_object *names = json_object_new_object(), *values = json_object_new_object();
+	int64_t now = now_ms();
+	int rc;
+
+	json_object_object_add(names, "#st", json_object_new_string("status"));
+	json_object_object_add(names, "#owner", json_object_new_string("owner"));
+	json_object_object_add(names, "#until", json_object_new_string("in_progress_until"));
+	json_object_object_add(values, ":unknown", ddb_av_s(STATUS_UNKNOWN));
+	json_object_object_add(values, ":old", ddb_av_s(raw_s(raw, "owner")));
+	json_object_object_add(values, ":me", ddb_av_s(st->token));
+	json_object_object_add(values, ":in_progress", ddb_av_s(STATUS_IN_PROGRESS));
+	json_object_object_add(values, ":until",
+	    ddb_av_n_int(req->deadline_ms != 0 ? req->deadline_ms : now + REQUEST_TIMEOUT_MAX_MS));
+	json_object_object_add(extra, "UpdateExpression", json_object_new_string(
+	    "SET #st = :in_progress, #owner = :me, #until = :until"));
+	json_object_object_add(extra, "ConditionExpression", json_object_new_string(
+	    "#st = :unknown AND #owner = :old"));
+	json_object_object_add(extra, "ExpressionAttributeNames", names);
+	json_object_object_add(extra, "ExpressionAttributeValues", values);
+	rc = ddb_update_item(req->app->ddb, req->app->cfg->table_idempotency, key, extra, NULL, err);
+	json_object_put(key);
+	json_object_put(extra);
+	if (rc == 0) {
+		free(req->idempotent_id);
+		req->idempotent_id = xstrdup(raw_s(raw, ATTR_ITEM_ID));
+	}
+	return rc;
+}
+
 /* Claims the key, or answers from the existing record. */
 int
 idempotency_begin_or_reply(struct request *req, struct response *res, struct idempotency *st)
@@ -146,6 +184,7 @@ idempotency_begin_or_reply(struct request *req, struct response *res, struct ide
 	unsigned char raw_token[IDEMPOTENCY_TOKEN_BYTES];
 	struct ddb_error err;
 	json_object *k, *raw = NULL;
+	char *target;
 
 	memset(st, 0, sizeof *st);
 	if (key == NULL)
@@ -160,7 +199,11 @@ idempotency_begin_or_reply(struct request *req, struct response *res, struct ide
 		return -1;
 	}
 	st->key = idempotency_record_key(req->user->id, key);
-	idempotency_request_hash(req->method, req->path, req->body, req->body_len, st->hash);
+	/* The query is part of the request (POST /api/digest/publish?days=N). */
+	target = req->raw_query != NULL && *req->raw_query != '\0' ?
+	    xasprintf("%s?%s", req->path, req->raw_query) : xstrdup(req->path);
+	idempotency_request_hash(req->method, target, req->body, req->body_len, st->hash);
+	free(target);
 	random_bytes(raw_token, sizeof raw_token);
 	hex_encode(raw_token, sizeof raw_token, st->token);
 
@@ -182,6 +225,18 @@ idempotency_begin_or_reply(struct request *req, struct response *res, struct ide
 		if (strcmp(raw_s(raw, "owner"), st->token) == 0) {
 			json_object_put(raw);
 			goto claimed;	/* our own earlier claim had been applied */
+		}
+		if (strcmp(raw_s(raw, "request_hash"), st->hash) == 0 &&
+		    strcmp(raw_s(raw, "status"), STATUS_UNKNOWN) == 0) {
+			int taken = take_over(req, st, raw, &err);
+
+			json_object_put(raw);
+			raw = NULL;
+			if (taken == 0)
+				goto claimed;
+			if (!ddb_error_is_condition_failed(&err) && !err.outcome_unknown)
+				goto store_error;
+			continue;	/* taken by another retry, or unknown: look again */
 		}
 		if (strcmp(raw_s(raw, "request_hash"), st->hash) != 0)
 			response_error(res, 422, "idempotency_key_reused",
@@ -240,7 +295,7 @@ idempotency_finish(struct request *req, const struct response *res, struct idemp
 {
 	json_object *key, *extra, *names, *values, *saved = NULL;
 	struct ddb_error err;
-	bool drop;
+	bool drop, unknown;
 	int rc = -1;
 
 	if (st == NULL || !st->active) {
@@ -250,6 +305,11 @@ idempotency_finish(struct request *req, const struct response *res, struct idemp
 	}
 	ddb_set_deadline(req->app->ddb, st->store_deadline);
 	drop = res->status >= 500;
+	/* A 5xx after a create drew an id: its write may have been applied, so
+	 * the record stays, "unknown", with that id for the retry to reuse. */
+	unknown = drop && req->create_id != NULL;
+	if (unknown)
+		drop = false;
 	key = record_key(st->key);
 	extra = json_object_new_object();
 	names = json_object_new_object();
@@ -257,7 +317,14 @@ idempotency_finish(struct request *req, const struct response *res, struct idemp
 	json_object_object_add(names, "#owner", json_object_new_string("owner"));
 	json_object_object_add(values, ":owner", ddb_av_s(st->token));
 	json_object_object_add(extra, "ConditionExpression", json_object_new_string("#owner = :owner"));
-	if (!drop) {
+	if (unknown) {
+		json_object_object_add(names, "#st", json_object_new_string("status"));
+		json_object_object_add(names, "#item", json_object_new_string(ATTR_ITEM_ID));
+		json_object_object_add(values, ":unknown", ddb_av_s(STATUS_UNKNOWN));
+		json_object_object_add(values, ":item", ddb_av_s(req->create_id));
+		json_object_object_add(extra, "UpdateExpression",
+		    json_object_new_string("SET #st = :unknown, #item = :item"));
+	} else if (!drop) {
 		if ((saved = saved_response(res)) == NULL) {
 			drop = true;
 		} else {

@@ -3,7 +3,11 @@
  * record {key, request_hash, status "in_progress", owner} is written to the
  * idempotency table unless a live one exists; after it, the response is
  * saved in the record (status "done") to be replayed, or the record is
- * deleted when the response was a 5xx (so the key may be retried). Records
+ * deleted when the response was a 5xx (so the key may be retried). A 5xx
+ * after a create drew an id (its write may have been applied) keeps the
+ * record as "unknown" with that id: the retry takes the record over and
+ * creates under the same id, finding the earlier item if it was written.
+ * The request hash covers method, path, query and body. Records
  * expire after IDEMPOTENCY_TTL_S (the table's TTL attribute expires_at; an
  * expired record is overwritten even before the TTL removes it).
  *

@@ -1612,6 +1612,20 @@ writer_failure(struct run *r)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* A copy of item for the writer thread: json-c's reference counts are not
+ * atomic, so the writer never shares an object with this thread. */
+static json_object *
+writer_copy(json_object *item)
+{
+	json_object *copy = NULL;
+
+	if (json_object_deep_copy(item, &copy, NULL) != 0) {
+		log_error("out of memory copying an item for the writer");
+		abort();
+	}
+	return copy;
+}
+
 /* Compares the pending items with the stored ones and writes (write pass)
  * or counts the differences (verify pass). */
 static int
@@ -1665,7 +1679,7 @@ flush(struct run *r, bool last)
 			if (r->opt->force) {
 				c->forced++;
 				c->written++;
-				json_object_array_add(puts, json_object_get(item));
+				json_object_array_add(puts, writer_copy(item));
 			} else {
 				c->kept++;
 				c->skipped++;
@@ -1678,7 +1692,7 @@ flush(struct run *r, bool last)
 			break;
 		case MIGRATE_PUT:
 			c->written++;
-			json_object_array_add(puts, json_object_get(item));
+			json_object_array_add(puts, writer_copy(item));
 			break;
 		}
 	}

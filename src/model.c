@@ -259,6 +259,41 @@ out:
 	return result;
 }
 
+/* A create under an id an earlier attempt of this request drew. */
+enum model_rc
+model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
+    struct ddb_error *err)
+{
+	json_object *key, *id, *raw = NULL, *stored;
+	const char *cause;
+	enum model_rc rc = model_put_new(ddb, table, item, true, err);
+
+	if (rc != MODEL_CONFLICT)
+		return rc;
+	/* The earlier attempt's write was applied: answer with what it stored. */
+	key = json_object_new_object();
+	if ((id = ddb_marshal_value(json_object_object_get(item, "id"), &cause)) == NULL) {
+		json_object_put(key);
+		model_marshal_error(err, "MarshalError", "id", cause);
+		return MODEL_ERROR;
+	}
+	json_object_object_add(key, "id", id);
+	rc = ddb_get_item(ddb, table, key, true, &raw, err) == -1 ? MODEL_ERROR : MODEL_OK;
+	json_object_put(key);
+	if (rc != MODEL_OK || raw == NULL)
+		return rc == MODEL_OK ? MODEL_CONFLICT : rc;
+	stored = model_unmarshal(raw, &cause);
+	json_object_put(raw);
+	if (stored == NULL) {
+		model_marshal_error(err, "UnmarshalError", "item", cause);
+		return MODEL_ERROR;
+	}
+	json_object_object_foreach(stored, name, value)
+		json_object_object_add(item, name, json_object_get(value));
+	json_object_put(stored);
+	return MODEL_OK;
+}
+
 /* A create under the id the caller chose. */
 enum model_rc
 model_create_num(struct ddb *ddb, const char *table, json_object *item,

@@ -53,6 +53,11 @@ bool model_is_reserved(json_object *item);
  * (an id nobody else can have drawn) or if it equals item: MODEL_OK. */
 enum model_rc model_put_new(struct ddb *ddb, const char *table, json_object *item,
     bool id_is_mine, struct ddb_error *err);
+/* Puts item under an id an earlier attempt of the same request drew, whose
+ * write's outcome was unknown (Idempotency-Key): put now when absent; when
+ * present it is that attempt's item, copied into item. */
+enum model_rc model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
+    struct ddb_error *err);
 /* model_put_new for an id the caller chose. */
 enum model_rc model_create_num(struct ddb *ddb, const char *table, json_object *item,
     struct ddb_error *err);

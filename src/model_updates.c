@@ -172,7 +172,7 @@ updates_get(struct ddb *ddb, const struct config *cfg, const char *id, json_obje
 /* Conditional put under a new id; a taken id (next to impossible) draws another. */
 enum model_rc
 updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
-    struct ddb_error *err)
+    const char *id_of_mine, struct ddb_error *err)
 {
 	time_t now = time(NULL);
 	char stamp[21];
@@ -182,6 +182,11 @@ updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
 	json_object_object_add(item, "created_at", json_object_new_string(stamp));
 	json_object_object_add(item, "feed", json_object_new_string(SCHEMA_FEED_ALL));
 	json_object_object_add(item, "version", json_object_new_int(1));
+	if (id_of_mine != NULL) {
+		/* The id an earlier attempt of this request drew (Idempotency-Key). */
+		json_object_object_add(item, "id", json_object_new_string(id_of_mine));
+		return model_put_reclaimed(ddb, cfg->table_updates, item, err);
+	}
 	for (int attempt = 0; attempt < MODEL_CREATE_ATTEMPTS && rc == MODEL_CONFLICT; attempt++) {
 		char id[UPDATES_ID_LEN];
 

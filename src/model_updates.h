@@ -34,9 +34,11 @@ enum model_rc updates_get(struct ddb *ddb, const struct config *cfg, const char 
     json_object **item, struct ddb_error *err);
 /* item: validated plain fields (title, body, type, deliverable_id?, author).
  * Sets a new time-ordered id, created_at (now) and feed, and stores it
- * unless the id exists (a new id is drawn then). item stays the caller's. */
+ * unless the id exists (a new id is drawn then). item stays the caller's.
+ * id_of_mine: an id this request drew before (Idempotency-Key), used instead;
+ * finding it stored is this create's success. */
 enum model_rc updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
-    struct ddb_error *err);
+    const char *id_of_mine, struct ddb_error *err);
 /* Like updates_create under the given id (valid, time-ordered: see
  * digest_publish_id), with one conditional put: MODEL_CONFLICT, and nothing
  * written, when an update with that id exists. item stays the caller's. */

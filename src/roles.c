@@ -332,7 +332,7 @@ auth_authenticate_or_reply(struct request *req, struct response *res)
 			response_set_header(res, "Retry-After", AUTH_RETRY_AFTER_S);
 		} else {
 			log_error("auth: users table error", LOG_S("code", err.code),
-			    LOG_S("message", err.message), LOG_I("status", err.http_status));
+			    LOG_S("detail", err.message), LOG_I("status", err.http_status));
 			response_error(res, 500, "internal", "Internal error");
 		}
 		return -1;

@@ -40,7 +40,7 @@ static const struct route routes[] = {
 	{ .method = "GET", .pattern = "/api/updates", .handler = handle_updates_list, .min_role = ROLE_CLIENT },
 	{ .method = "POST", .pattern = "/api/updates", .handler = handle_updates_create, .min_role = ROLE_TEAM, .takes_body = true },
 	{ .method = "GET", .pattern = "/api/updates/{id}", .handler = handle_updates_get, .min_role = ROLE_CLIENT },
-	{ .method = "DELETE", .pattern = "/api/updates/{id}", .handler = handle_updates_delete, .min_role = ROLE_TEAM },
+	{ .method = "DELETE", .pattern = "/api/updates/{id}", .handler = handle_updates_delete, .min_role = ROLE_CLIENT },
 	{ .method = "POST", .pattern = "/api/updates/{id}/read", .handler = handle_updates_read, .min_role = ROLE_CLIENT },
 
 	{ .method = "GET", .pattern = "/api/users/me", .handler = handle_users_me, .min_role = ROLE_CLIENT },

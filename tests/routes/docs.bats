@@ -142,6 +142,11 @@ sys.stdout.write(head.decode())' "$2.raw" "$2"
 	done
 	after=$(grep -c '/api/docs/' "$STACK_DIR/logs/portal.log" || true)
 	[ "$before" = "$after" ] || fail "the workers served a docs file: $(grep '/api/docs/' "$STACK_DIR/logs/portal.log" | tail -3)"
+	# Like every other answer: the caller's sane request id, CORS for an allowed origin.
+	api none GET /api/docs/docs.js - -H 'X-Request-Id: docs-asset-1' -H "Origin: $ORIGIN"
+	expect_status 200
+	expect_header X-Request-Id '^docs-asset-1$'
+	expect_header Access-Control-Allow-Origin "^$ORIGIN\$"
 }
 
 @test "the function serves the same page files itself (as on Lambda), with types, ETag and 304" {

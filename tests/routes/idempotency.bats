@@ -173,6 +173,40 @@ count_deliverables() {
 	[ "$(count_deliverables "$name")" = 1 ]
 }
 
+@test "a keyed POST that answered 503 after its write was applied is not done twice on retry" {
+	local key title=late-$RANDOM$RANDOM n
+	key=$(new_key)
+	# The key's claim goes through; the update's own PutItem is applied by the
+	# store but answered after the request's budget: the outcome is unknown.
+	curl -sf -X PUT --data-binary '{"rules":[{"action":"delay","ops":["PutItem"],"skip":1,"delay_ms":6000}]}' \
+		"$FAULT_URL/_fault" >/dev/null
+	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
+		-H "Idempotency-Key: $key"
+	expect_error 503 unavailable
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	sleep 2	# the late write has landed
+	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
+		-H "Idempotency-Key: $key"
+	expect_status 201
+	api team GET '/api/updates?limit=100'
+	n=$(jq --arg t "$title" '[.items[] | select(.title == $t)] | length' <<<"$BODY")
+	[ "$n" = 1 ] || fail "$n updates titled $title, not 1"
+	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
+		-H "Idempotency-Key: $key"
+	expect_status 201
+	expect_header Idempotent-Replayed '^true$'
+}
+
+@test "the query is part of the request: the same key on another ?days is 422" {
+	local key
+	key=$(new_key)
+	api team POST '/api/digest/publish?days=3' - -H "Idempotency-Key: $key"
+	[ "$HTTP_STATUS" = 201 ] || [ "$HTTP_STATUS" = 200 ] || fail "publish: $HTTP_STATUS $BODY"
+	api team POST '/api/digest/publish?days=30' - -H "Idempotency-Key: $key"
+	expect_error 422 idempotency_key_reused
+	expect_no_header Idempotent-Replayed
+}
+
 @test "POST /api/updates/{id}/read takes a key too" {
 	api team POST /api/updates '{"title":"r","body":"b","type":"progress"}'
 	local id key
