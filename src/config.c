@@ -129,7 +129,8 @@ url_check(const char *var, const char *url, const char *schemes, char **cause)
 {
 	CURLU *u;
 	CURLUcode rc;
-	char *scheme = NULL, *host = NULL, *query = NULL, *fragment = NULL;
+	char *scheme = NULL, *host = NULL, *query = NULL, *fragment = NULL, *port = NULL;
+	long port_n;
 	int ret = -1;
 
 	if ((u = curl_url()) == NULL)
@@ -166,6 +167,12 @@ url_check(const char *var, const char *url, const char *schemes, char **cause)
 		fail(cause, "%s has no host (got \"%s\")", var, url);
 		goto out;
 	}
+	if (strcmp(scheme, "file") != 0 &&
+	    curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL &&
+	    (parse_long(port, 1, 65535, &port_n) == -1)) {
+		fail(cause, "%s has a port outside 1-65535 (got \"%s\")", var, url);
+		goto out;
+	}
 	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
 		fail(cause, "%s must not have a query or a fragment (got \"%s\")", var, url);
@@ -173,6 +180,7 @@ url_check(const char *var, const char *url, const char *schemes, char **cause)
 	}
 	ret = 0;
 out:
+	curl_free(port);
 	curl_free(fragment);
 	curl_free(query);
 	curl_free(host);

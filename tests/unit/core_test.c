@@ -263,6 +263,8 @@ test_config_errors(void **state)
 	unsetenv("LOG_LEVEL");
 	setenv("AWS_ENDPOINT_URL_DYNAMODB", "localhost:8000", 1);
 	expect_config_error("AWS_ENDPOINT_URL_DYNAMODB");
+	setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:0", 1);
+	expect_config_error("AWS_ENDPOINT_URL_DYNAMODB");
 	unsetenv("AWS_ENDPOINT_URL_DYNAMODB");
 	setenv("PORTAL_ENV", "prod", 1);
 	setenv("CORS_ALLOW_ORIGINS", "*", 1);
