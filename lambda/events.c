@@ -25,6 +25,13 @@ fail(char **cause, const char *fmt, ...)
 	return -1;
 }
 
+/* True when a JSON string holds a NUL (C strings would cut it short). */
+static bool
+has_nul(json_object *s)
+{
+	return strlen(json_object_get_string(s)) != (size_t)json_object_get_string_len(s);
+}
+
 /* Member key of obj when it is a string (borrowed), else NULL. */
 static const char *
 get_string(json_object *obj, const char *key)
@@ -196,8 +203,8 @@ add_headers(struct request *req, json_object *headers, const char *skip, char **
 			continue;
 		if (!json_object_is_type(value, json_type_string))
 			return fail(cause, "event's header \"%.64s\" is not a string", name);
-		if (skip != NULL && ascii_casecmp(name, skip) == 0)
-			continue;
+		if ((skip != NULL && ascii_casecmp(name, skip) == 0) || has_nul(value))
+			continue;	/* a value with a NUL is no header value */
 		request_add_header(req, name, json_object_get_string(value));
 	}
 	return 0;
@@ -217,23 +224,35 @@ add_multi_headers(struct request *req, json_object *headers, char **cause)
 
 			if (!json_object_is_type(v, json_type_string))
 				return fail(cause, "event's header \"%.64s\" is not a string", name);
-			request_add_header(req, name, json_object_get_string(v));
+			if (!has_nul(v))
+				request_add_header(req, name, json_object_get_string(v));
 		}
 	}
 	return 0;
 }
 
-/* Appends name=value to a raw query, both percent-encoded. */
+/* Appends name=value to a raw query, both percent-encoded; a NUL in the
+ * value is kept as %00, which the query parser then refuses naming it. */
 static void
-query_append(struct buf *q, const char *name, const char *value)
+query_append(struct buf *q, const char *name, json_object *value)
 {
-	char *n = percent_encode(name, true), *v = percent_encode(value, true);
+	const char *v = json_object_get_string(value), *end = v + json_object_get_string_len(value);
+	char *n = percent_encode(name, true), *part;
 
 	if (q->len > 0)
 		buf_append(q, "&", 1);
-	buf_printf(q, "%s=%s", n, v);
+	buf_printf(q, "%s=", n);
+	for (;;) {
+		part = percent_encode(v, true);
+		buf_puts(q, part);
+		free(part);
+		v += strlen(v);
+		if (v >= end)
+			break;
+		buf_puts(q, "%00");
+		v++;
+	}
 	free(n);
-	free(v);
 }
 
 /* Rebuilds a raw query from REST API 1.0's decoded parameter objects. */
@@ -260,7 +279,7 @@ v1_query(struct request *req, json_object *root, char **cause)
 					buf_free(&q);
 					return fail(cause, "event's query parameter \"%.64s\" is not a string", name);
 				}
-				query_append(&q, name, json_object_get_string(v));
+				query_append(&q, name, v);
 			}
 		}
 	} else if (single != NULL) {
@@ -271,7 +290,7 @@ v1_query(struct request *req, json_object *root, char **cause)
 				buf_free(&q);
 				return fail(cause, "event's query parameter \"%.64s\" is not a string", name);
 			}
-			query_append(&q, name, json_object_get_string(value));
+			query_append(&q, name, value);
 		}
 	}
 	rc = set_query(req, q.len > 0 ? q.data : "", cause);

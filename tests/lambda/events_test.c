@@ -287,6 +287,29 @@ test_v1_single_query_encoding(void **state)
 	request_reset(&req);
 }
 
+/* A NUL inside an event's strings is never cut off: a query value keeps it
+ * (and the query is then refused naming it), a header with one is dropped. */
+static void
+test_v1_nul_in_strings(void **state)
+{
+	const char *event = "{\"httpMethod\":\"GET\",\"path\":\"/api/deliverables\","
+	    "\"queryStringParameters\":{\"month\":\"1\\u0000x\"},"
+	    "\"headers\":{\"Authorization\":\"Bearer abc\\u0000junk\",\"X-One\":\"1\"},"
+	    "\"body\":\"\",\"isBase64Encoded\":false}";
+	struct request req;
+	enum events_format format;
+	char *cause;
+
+	(void)state;
+	assert_int_equal(translate_text(event, &req, &format, &cause), 0);
+	assert_true(req.query_bad);
+	assert_non_null(req.query_bad_param);
+	assert_string_equal(req.query_bad_param, "month");
+	assert_null(request_header(&req, "authorization"));
+	assert_string_equal(request_header(&req, "x-one"), "1");
+	request_reset(&req);
+}
+
 static void
 test_v2_raw_query_encoded(void **state)
 {
@@ -646,6 +669,7 @@ main(void)
 		cmocka_unit_test(test_not_understood),
 		cmocka_unit_test(test_bad_inline_events),
 		cmocka_unit_test(test_v1_single_query_encoding),
+		cmocka_unit_test(test_v1_nul_in_strings),
 		cmocka_unit_test(test_v2_raw_query_encoded),
 		cmocka_unit_test(test_body_too_large),
 		cmocka_unit_test(test_response_v2),
