@@ -25,6 +25,7 @@
 #define SIGV4_HEX_LEN		(2 * SIGV4_HASH_LEN + 1)
 #define SIGV4_MAX_HEADERS	128		/* more is a caller bug */
 #define SIGV4_MAX_SECRET	256		/* bytes of a secret access key */
+#define SIGV4_MAX_SCOPE_PART	63		/* region/service a cached key may have */
 
 /* One header as it goes into the canonical request. */
 struct canon_header {
@@ -343,9 +344,9 @@ date_header_matches(const struct kv *headers, size_t n, const char *amz_date)
 	return true;
 }
 
-/* Derives kSigning = HMAC chain over date, region, service, "aws4_request". */
-static int
-signing_key(const char *secret, const char *date8, const char *region,
+/* Derives kSigning = HMAC chain over date, region, service, "aws4_request"; see sigv4.h. */
+int
+sigv4_derive_signing_key(const char *secret, const char *date8, const char *region,
     const char *service, unsigned char out[SIGV4_HASH_LEN])
 {
 	char ksecret[sizeof SIGV4_KEY_PREFIX + SIGV4_MAX_SECRET];
@@ -365,6 +366,56 @@ signing_key(const char *secret, const char *date8, const char *region,
 	OPENSSL_cleanse(k2, sizeof k2);
 	OPENSSL_cleanse(k3, sizeof k3);
 	return 0;
+}
+
+/* The signing key of the last (secret, day, region, service) this thread
+ * signed for: four HMACs whose inputs change once a day, derived once. Per
+ * thread, so the hot path takes no lock. The cache holds a copy of the
+ * secret (the credentials hold it as long); it is wiped when replaced. */
+struct key_cache {
+	bool		 valid;
+	char		 secret[SIGV4_MAX_SECRET + 1];
+	char		 date8[9];
+	char		 region[SIGV4_MAX_SCOPE_PART + 1];
+	char		 service[SIGV4_MAX_SCOPE_PART + 1];
+	unsigned char	 key[SIGV4_HASH_LEN];
+};
+static _Thread_local struct key_cache key_cache;
+static _Thread_local unsigned long key_derivations;
+
+/* The cached signing key; see sigv4.h. */
+int
+sigv4_signing_key(const char *secret, const char *date8, const char *region,
+    const char *service, unsigned char out[SIGV4_HASH_LEN])
+{
+	struct key_cache *c = &key_cache;
+
+	if (strlen(region) > SIGV4_MAX_SCOPE_PART || strlen(service) > SIGV4_MAX_SCOPE_PART ||
+	    strlen(date8) != 8)
+		return sigv4_derive_signing_key(secret, date8, region, service, out);
+	if (c->valid && strcmp(c->date8, date8) == 0 && strcmp(c->region, region) == 0 &&
+	    strcmp(c->service, service) == 0 && strcmp(c->secret, secret) == 0) {
+		memcpy(out, c->key, SIGV4_HASH_LEN);
+		return 0;
+	}
+	OPENSSL_cleanse(c, sizeof *c);
+	if (sigv4_derive_signing_key(secret, date8, region, service, c->key) == -1)
+		return -1;
+	key_derivations++;
+	memcpy(c->secret, secret, strlen(secret) + 1);	/* <= SIGV4_MAX_SECRET: checked above */
+	memcpy(c->date8, date8, 9);
+	memcpy(c->region, region, strlen(region) + 1);
+	memcpy(c->service, service, strlen(service) + 1);
+	c->valid = true;
+	memcpy(out, c->key, SIGV4_HASH_LEN);
+	return 0;
+}
+
+/* Keys this thread derived for its cache; see sigv4.h. */
+unsigned long
+sigv4_key_derivations(void)
+{
+	return key_derivations;
 }
 
 /* Signs req for region/service at time t; see sigv4.h. */
@@ -405,7 +456,7 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred
 	res->string_to_sign = xasprintf("%s\n%s\n%s\n%s", SIGV4_ALGORITHM, res->amz_date,
 	    scope, creq_hash);
 
-	if (signing_key(creds->secret_access_key, date8, region, service, key) == -1)
+	if (sigv4_signing_key(creds->secret_access_key, date8, region, service, key) == -1)
 		goto out;
 	hmac_sha256(key, sizeof key, res->string_to_sign, strlen(res->string_to_sign), sig);
 	OPENSSL_cleanse(key, sizeof key);

@@ -43,6 +43,18 @@ struct sigv4_result {
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *creds,
     const char *region, const char *service, time_t t, struct sigv4_result *res);
 void sigv4_result_free(struct sigv4_result *res);	/* NULL-safe */
+/* The SigV4 signing key (kSigning, 32 bytes) for secret, date8 (YYYYMMDD),
+ * region and service into out. sigv4_derive_signing_key derives it (four
+ * HMACs); sigv4_signing_key returns the calling thread's cached key when
+ * the four inputs equal the last ones, else derives and caches it (so it
+ * rolls over when the date changes). Both return 0, or -1 for an empty or
+ * over-long secret. sigv4_key_derivations counts the calling thread's
+ * cache misses (for tests). */
+int sigv4_derive_signing_key(const char *secret, const char *date8, const char *region,
+    const char *service, unsigned char out[32]);
+int sigv4_signing_key(const char *secret, const char *date8, const char *region,
+    const char *service, unsigned char out[32]);
+unsigned long sigv4_key_derivations(void);
 /* Lower-case hex SHA-256 of data into out (65 bytes). */
 void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 /* Formats t as YYYYMMDDTHHMMSSZ into out (17 bytes). */

@@ -9,7 +9,7 @@ export PATH
 
 # Debian packages the project needs to build, run and test.
 PORTAL_APT_PACKAGES="build-essential autoconf automake libtool pkg-config
-	libfcgi-dev libcurl4-openssl-dev libjson-c-dev libssl-dev libcmocka-dev
+	libfcgi-dev libcurl4-openssl-dev libjson-c-dev libssl-dev libcmocka-dev libjemalloc-dev
 	nginx-light curl jq bats openssl zip unzip python3 python3-yaml python3-jsonschema binutils ca-certificates procps wrk chromium
 	libpq-dev postgresql"
 

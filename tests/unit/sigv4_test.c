@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "http.h"
 #include "sigv4.h"
@@ -323,6 +325,96 @@ test_bad_input(void **state)
 	sigv4_result_free(NULL);
 }
 
+/* The signing key of AWS's documented example (IAM, 2012-02-15). */
+#define DOC_KEY_HEX "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+
+/* The per-thread signing-key cache: a cached key equals a freshly derived
+ * one, is derived once per (secret, day, region, service), and rolls over
+ * when the date (or any other input) changes. */
+static void
+test_signing_key_cache(void **state)
+{
+	unsigned char fresh[32], cached[32], day1[32];
+	char hex[65];
+	unsigned long n0 = sigv4_key_derivations();
+
+	(void)state;
+	assert_int_equal(sigv4_derive_signing_key(SUITE_SECRET, "20120215", "us-east-1", "iam", fresh), 0);
+	hex_encode(fresh, sizeof fresh, hex);
+	assert_string_equal(hex, DOC_KEY_HEX);
+
+	assert_int_equal(sigv4_signing_key(SUITE_SECRET, "20120215", "us-east-1", "iam", cached), 0);
+	assert_memory_equal(cached, fresh, sizeof fresh);
+	assert_int_equal(sigv4_key_derivations(), n0 + 1);
+	memset(cached, 0, sizeof cached);
+	assert_int_equal(sigv4_signing_key(SUITE_SECRET, "20120215", "us-east-1", "iam", cached), 0);
+	assert_memory_equal(cached, fresh, sizeof fresh);
+	assert_int_equal(sigv4_key_derivations(), n0 + 1);	/* a hit */
+	memcpy(day1, cached, sizeof day1);
+
+	/* The next day: a new key, equal to the freshly derived one. */
+	assert_int_equal(sigv4_signing_key(SUITE_SECRET, "20120216", "us-east-1", "iam", cached), 0);
+	assert_int_equal(sigv4_key_derivations(), n0 + 2);
+	assert_int_equal(sigv4_derive_signing_key(SUITE_SECRET, "20120216", "us-east-1", "iam", fresh), 0);
+	assert_memory_equal(cached, fresh, sizeof fresh);
+	assert_memory_not_equal(cached, day1, sizeof day1);
+
+	/* Another region, service or secret is another key. */
+	assert_int_equal(sigv4_signing_key(SUITE_SECRET, "20120216", "eu-west-1", "iam", cached), 0);
+	assert_int_equal(sigv4_derive_signing_key(SUITE_SECRET, "20120216", "eu-west-1", "iam", fresh), 0);
+	assert_memory_equal(cached, fresh, sizeof fresh);
+	assert_int_equal(sigv4_signing_key(SUITE_SECRET, "20120216", "eu-west-1", "dynamodb", cached), 0);
+	assert_int_equal(sigv4_derive_signing_key(SUITE_SECRET, "20120216", "eu-west-1", "dynamodb", fresh), 0);
+	assert_memory_equal(cached, fresh, sizeof fresh);
+	assert_int_equal(sigv4_signing_key("other-secret", "20120216", "eu-west-1", "dynamodb", cached), 0);
+	assert_int_equal(sigv4_derive_signing_key("other-secret", "20120216", "eu-west-1", "dynamodb", fresh), 0);
+	assert_memory_equal(cached, fresh, sizeof fresh);
+	assert_int_equal(sigv4_key_derivations(), n0 + 5);
+	assert_int_equal(sigv4_signing_key("", "20120216", "eu-west-1", "dynamodb", cached), -1);
+}
+
+/* sigv4_sign across midnight: the same signatures as a fresh derivation
+ * gives, one derivation per day. */
+static void
+test_sign_across_days(void **state)
+{
+	struct kv headers[2] = { { "host", "dynamodb.us-east-1.amazonaws.com" }, { "x-amz-date", NULL } };
+	struct sigv4_request req = { .method = "POST", .path = "/", .headers = headers,
+	    .nheaders = 2, .body = "{}", .body_len = 2 };
+	struct sigv4_credentials creds = { .access_key_id = SUITE_AKID,
+	    .secret_access_key = SUITE_SECRET };
+	time_t day_end = (time_t)1440979199;	/* 2015-08-30T23:59:59Z */
+	struct sigv4_result a, b;
+	unsigned char key[32], sig[32];
+	char hex[65];
+	unsigned int len = 0;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		time_t t = day_end + i;
+		char amz[17];
+
+		sigv4_amz_date(t, amz);
+		headers[1].value = amz;
+		assert_int_equal(sigv4_sign(&req, &creds, SUITE_REGION, "dynamodb", t, &a), 0);
+		unsigned long n = sigv4_key_derivations();
+		assert_int_equal(sigv4_sign(&req, &creds, SUITE_REGION, "dynamodb", t, &b), 0);
+		assert_int_equal(sigv4_key_derivations(), n);	/* the second one hits */
+		assert_string_equal(a.authorization, b.authorization);
+		/* The signature equals HMAC(freshly derived key, string to sign). */
+		char date8[9];
+		memcpy(date8, amz, 8);
+		date8[8] = '\0';
+		assert_int_equal(sigv4_derive_signing_key(SUITE_SECRET, date8, SUITE_REGION, "dynamodb", key), 0);
+		assert_non_null(HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)a.string_to_sign,
+		    strlen(a.string_to_sign), sig, &len));
+		hex_encode(sig, sizeof sig, hex);
+		assert_string_equal(a.signature, hex);
+		sigv4_result_free(&a);
+		sigv4_result_free(&b);
+	}
+}
+
 /* At least MIN_VECTORS suite vectors are shipped. */
 static void
 test_vector_count(void **state)
@@ -341,6 +433,8 @@ main(void)
 		cmocka_unit_test(test_dynamodb_shape),
 		cmocka_unit_test(test_query_encoding),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_signing_key_cache),
+		cmocka_unit_test(test_sign_across_days),
 	};
 	size_t ntests = ARRAY_LEN(fixed) + n;
 	struct CMUnitTest *tests = xcalloc(ntests, sizeof *tests);
