@@ -6,9 +6,9 @@
 #include <json-c/json.h>
 
 #include "portalctl.h"
+#include "user.h"
 #include "util.h"
 
-static const char *const roles[] = { "admin", "team", "client" };
 
 /* Lists the users, sorted by id. */
 static int
@@ -86,13 +86,10 @@ cmd_users_set_role(struct ctl *ctl, struct args *a)
 	const char *id = a->argv[0], *role = a->argv[1];
 	json_object *key, *extra, *names, *values, *old = NULL, *v;
 	struct ddb_error err;
-	bool known = false;
 	int rc;
 
-	for (size_t i = 0; i < ARRAY_LEN(roles); i++)
-		known = known || strcmp(role, roles[i]) == 0;
-	if (!known) {
-		ctl_errorf("users set-role: unknown role '%s' (admin, team or client)", role);
+	if (user_role_parse(role) == ROLE_NONE) {
+		ctl_errorf("users set-role: unknown role '%s' (" USER_ROLE_LIST ")", role);
 		return EXIT_USAGE;
 	}
 	if (ctl_open(ctl) == -1)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
+#include "user.h"
 #include "config.h"
 #include "digest.h"
 #include "digest_publish.h"

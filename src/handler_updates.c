@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
+#include "user.h"
 #include "config.h"
 #include "handlers.h"
 #include "model_deliverables.h"

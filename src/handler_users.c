@@ -2,15 +2,14 @@
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
 #include "ddb.h"
 #include "handlers.h"
 #include "model_users.h"
+#include "user.h"
 
 #define USER_ID_MAX_LEN	256
 
 static const char *const update_fields[] = { "role", NULL };
-static const char *const role_names[] = { "admin", "team", "client", NULL };
 
 /* GET /api/users/me */
 void
@@ -58,9 +57,9 @@ handle_users_update(struct request *req, struct response *res)
 	}
 	if (fields_known_or_reply(res, req->json, update_fields) == -1 ||
 	    patch_body_or_reply(res, req->json, update_fields) == -1 ||
-	    field_enum_or_reply(res, req->json, "role", role_names, true, &role) == -1)
+	    field_enum_or_reply(res, req->json, "role", user_role_names, true, &role) == -1)
 		return;
-	if (users_set_role(req->app->ddb, req->app->cfg, id, role_parse(role), &updated, &err) == -1) {
+	if (users_set_role(req->app->ddb, req->app->cfg, id, user_role_parse(role), &updated, &err) == -1) {
 		if (ddb_error_is_condition_failed(&err))
 			response_error(res, 404, "not_found", "user %s not found", id);
 		else

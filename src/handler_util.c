@@ -403,29 +403,3 @@ patch_body_or_reply(struct response *res, json_object *obj, const char *const *f
 	}
 	return 0;
 }
-
-/* One decimal, halves away from zero (with a guard against binary noise). */
-double
-round1(double v)
-{
-	double scaled = v * 10.0;
-	double r = round(scaled);
-
-	/* 42.05 may be 420.49999...: nudge values within 1e-9 of a half. */
-	if (fabs(scaled - trunc(scaled)) > 0.5 - 1e-9 && fabs(scaled - trunc(scaled)) < 0.5)
-		r = trunc(scaled) + (scaled > 0 ? 1 : -1);
-	return r / 10.0;
-}
-
-/* A number that prints with at most one decimal. */
-json_object *
-json_round1(double v)
-{
-	char text[64];
-	double r = round1(v);
-
-	if (r == trunc(r))
-		return json_object_new_int64((int64_t)r);
-	snprintf(text, sizeof text, "%.1f", r);
-	return json_object_new_double_s(r, text);
-}

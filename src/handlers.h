@@ -103,9 +103,4 @@ int fields_known_or_reply(struct response *res, json_object *obj, const char *co
  * (PATCH bodies). */
 int patch_body_or_reply(struct response *res, json_object *obj, const char *const *fields);
 
-/* Rounds to one decimal, halves away from zero. */
-double round1(double v);
-/* A JSON number with one decimal at most ("42.1", "100"). */
-json_object *json_round1(double v);
-
 #endif

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "app.h"
-#include "auth.h"
+#include "user.h"
 #include "config.h"
 #include "ddb.h"
 #include "handlers.h"

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "schema.h"
+#include "user.h"
 #include "util.h"
 
 #define MIGRATE_ID_HEX_MAX	0xffffffffLL	/* legacy ids that fit 8 hex digits */
@@ -33,7 +34,6 @@ static const char *const deliverable_statuses[] = {
 static const char *const update_types[] = {
 	"progress", "milestone", "blocker", "announcement", "digest", NULL
 };
-static const char *const user_roles[] = { "admin", "team", "client", NULL };
 
 /* --- numbers, times, ids ------------------------------------------------ */
 
@@ -587,7 +587,7 @@ migrate_map_user(const struct migrate_user_row *r, char **cause)
 		add_string(&m, m.item, "id", r->auth0_id, true);
 	add_string(&m, m.item, "email", r->email, false);
 	add_string(&m, m.item, "name", r->name, false);
-	add_enum(&m, "role", r->role, user_roles);
+	add_enum(&m, "role", r->role, user_role_names);
 	add_time(&m, m.item, "created_at", r->created_at, true);
 	add_time(&m, m.item, "last_seen_at", r->last_login_at, false);
 	return finish(&m, cause);

@@ -1,11 +1,13 @@
 /* model.c - operations shared by the tables keyed by a numeric id. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
+#include "config.h"
 #include "log.h"
 #include "model.h"
 #include "util.h"
@@ -724,4 +726,23 @@ model_string(json_object *item, const char *field)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+static _Atomic int64_t model_healthy_until_ms;
+
+/* One DescribeTable, unless a recent one succeeded. */
+int
+model_store_check(struct ddb *ddb, const struct config *cfg, struct ddb_error *err)
+{
+	json_object *description = NULL;
+	int64_t now = mono_ms();
+	int rc;
+
+	if (now < model_healthy_until_ms)
+		return 0;
+	rc = ddb_describe_table(ddb, cfg->table_deliverables, &description, err);
+	json_object_put(description);
+	if (rc == 0)
+		model_healthy_until_ms = now + MODEL_HEALTH_CACHE_MS;
+	return rc;
 }

@@ -103,4 +103,14 @@ double model_double(json_object *item, const char *field, double def);
 /* A string field (borrowed) or NULL. */
 const char *model_string(json_object *item, const char *field);
 
+/* A healthy store answer is reused this long by every thread of the process,
+ * so that load balancers polling /api/health do not load the store. */
+#define MODEL_HEALTH_CACHE_MS	1000
+
+struct config;
+/* Checks the store: one DescribeTable of the deliverables table proves the
+ * endpoint, the credentials and the table (a success is remembered for
+ * MODEL_HEALTH_CACHE_MS). 0, or -1 with err filled. */
+int model_store_check(struct ddb *ddb, const struct config *cfg, struct ddb_error *err);
+
 #endif

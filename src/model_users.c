@@ -1,4 +1,5 @@
 /* model_users.c - the users table: read, provision, list, role changes. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +7,6 @@
 
 #include <json-c/json.h>
 
-#include "auth.h"
 #include "config.h"
 #include "ddb.h"
 #include "log.h"
@@ -63,7 +63,7 @@ users_from_plain(json_object *plain)
 	u->created_at = users_plain_str(plain, "created_at");
 	u->last_seen_at = users_plain_str(plain, "last_seen_at");
 	role = users_plain_str(plain, "role");
-	u->role = role != NULL ? role_parse(role) : ROLE_NONE;
+	u->role = role != NULL ? user_role_parse(role) : ROLE_NONE;
 	free(role);
 	return u;
 }
@@ -101,7 +101,7 @@ users_to_json(const struct user *user)
 	users_add_str(obj, "id", user->id);
 	users_add_str(obj, "email", user->email);
 	users_add_str(obj, "name", user->name);
-	users_add_str(obj, "role", user->role != ROLE_NONE ? role_name(user->role) : NULL);
+	users_add_str(obj, "role", user->role != ROLE_NONE ? user_role_name(user->role) : NULL);
 	users_add_str(obj, "created_at", user->created_at);
 	users_add_str(obj, "last_seen_at", user->last_seen_at);
 	return obj;
@@ -151,7 +151,7 @@ users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
 		json_object_object_add(item, "email", ddb_av_s(email));
 	if (name != NULL)
 		json_object_object_add(item, "name", ddb_av_s(name));
-	json_object_object_add(item, "role", ddb_av_s(role_name(role)));
+	json_object_object_add(item, "role", ddb_av_s(user_role_name(role)));
 	json_object_object_add(item, "created_at", ddb_av_s(now));
 	json_object_object_add(item, "last_seen_at", ddb_av_s(now));
 	extra = json_object_new_object();
@@ -164,7 +164,7 @@ users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
 		json_object_put(item);
 		if (created != NULL)
 			*created = true;
-		log_info("users: provisioned", LOG_S("user", id), LOG_S("role", role_name(role)));
+		log_info("users: provisioned", LOG_S("user", id), LOG_S("role", user_role_name(role)));
 		return 0;
 	}
 	json_object_put(item);
@@ -253,12 +253,23 @@ users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted
 	return 0;
 }
 
+typedef void (*users_role_change_fn)(const char *user_id);
+static _Atomic users_role_change_fn users_role_change_hook;
+
+/* Sets (or clears, NULL) the role-change hook. */
+void
+users_on_role_change(void (*fn)(const char *user_id))
+{
+	atomic_store(&users_role_change_hook, fn);
+}
+
 /* Changes a user's role when the user exists. */
 int
 users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum role role,
     json_object **updated_item, struct ddb_error *err)
 {
 	json_object *key, *extra, *names, *values, *attrs = NULL;
+	void (*hook)(const char *);
 	struct user *u;
 	int rc;
 
@@ -273,7 +284,7 @@ users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum r
 	names = json_object_new_object();
 	values = json_object_new_object();
 	json_object_object_add(names, "#role", json_object_new_string("role"));
-	json_object_object_add(values, ":role", ddb_av_s(role_name(role)));
+	json_object_object_add(values, ":role", ddb_av_s(user_role_name(role)));
 	json_object_object_add(extra, "UpdateExpression", json_object_new_string("SET #role = :role"));
 	json_object_object_add(extra, "ConditionExpression",
 	    json_object_new_string("attribute_exists(id)"));
@@ -285,8 +296,10 @@ users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum r
 	json_object_put(key);
 	if (rc == -1)
 		return -1;
-	auth_role_cache_forget(id);
-	log_info("users: role changed", LOG_S("user", id), LOG_S("role", role_name(role)));
+	hook = atomic_load(&users_role_change_hook);
+	if (hook != NULL)
+		hook(id);
+	log_info("users: role changed", LOG_S("user", id), LOG_S("role", user_role_name(role)));
 	if (updated_item != NULL) {
 		u = attrs != NULL ? users_from_item(attrs) : NULL;
 		if (u == NULL) {

@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "auth.h"
+#include "user.h"
 
 struct config;
 struct ddb;
@@ -37,8 +37,13 @@ int users_touch(struct ddb *ddb, const struct config *cfg, const char *id, struc
 int users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted_by_id,
     struct ddb_error *err);
 
-/* Changes a user's role (conditional on attribute_exists(id)) and drops this
- * process's cached role. *updated_item (may be NULL) receives the user as a
+/* Registers fn, called with a user's id after users_set_role changed that
+ * user's role in this process: the role cache above (roles.c) passes its
+ * forget down this way. One hook per process; NULL clears it. */
+void users_on_role_change(void (*fn)(const char *user_id));
+
+/* Changes a user's role (conditional on attribute_exists(id)) and calls the
+ * users_on_role_change hook. *updated_item (may be NULL) receives the user as a
  * users_to_json object (caller owns). An absent user is -1 with a
  * condition-failed err (ddb_error_is_condition_failed). */
 int users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum role role,

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "schema.h"
 #include "seed.h"
+#include "user.h"
 #include "util.h"
 
 #define SEED_READ_CHUNK		65536
@@ -25,7 +26,6 @@ static const char *const deliverable_statuses[] = {
 static const char *const update_types[] = {
 	"progress", "milestone", "blocker", "announcement", NULL
 };
-static const char *const user_roles[] = { "admin", "team", "client", NULL };
 
 /* Attributes that the running service changes and seeding does not compare. */
 static const char *const volatile_attributes[SCHEMA_COUNT][4] = {
@@ -278,7 +278,7 @@ build_user(json_object *e, const char *now, const struct where *w, json_object *
 	if (check_unique(authors, id, w, cause) == -1 ||
 	    field_string(e, "email", true, w, &email, cause) == -1 ||
 	    field_string(e, "name", true, w, &name, cause) == -1 ||
-	    field_enum(e, "role", user_roles, w, &role, cause) == -1)
+	    field_enum(e, "role", user_role_names, w, &role, cause) == -1)
 		return -1;
 
 	author = json_object_new_object();

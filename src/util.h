@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 /* Out-of-memory is decided here once: these log and abort(). */
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
@@ -75,5 +77,17 @@ int ascii_casecmp(const char *a, const char *b);
 int parse_long(const char *s, long min, long max, long *out);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A name/value pair (headers, query parameters); strings owned by whoever
+ * owns the array. */
+struct kv {
+	char	*name;
+	char	*value;
+};
+
+/* Rounds to one decimal, halves away from zero. */
+double round1(double v);
+/* A JSON number with one decimal at most ("42.1", "100"); caller owns it. */
+json_object *json_round1(double v);
 
 #endif

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "auth.h"
 #include "config.h"
 #include "ddb.h"
 #include "handlers.h"
