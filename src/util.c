@@ -7,19 +7,98 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "log.h"
 #include "util.h"
 
-/* Logs and aborts: the supervisor restarts the worker. */
+/* Appends the decimal digits of v at *p (which must have room for 20). */
+static char *
+fatal_put_u64(char *p, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* Appends v as two digits. */
+static char *
+fatal_put_2(char *p, int v)
+{
+	*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+/* Appends a string. */
+static char *
+fatal_put_s(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Writes one fatal log line ({"time","level":"fatal","msg"[,"bytes"]}) to
+ * stderr with write(2) alone and aborts: no allocation, no stdio, no logger,
+ * so that the out-of-memory path cannot re-enter the allocator. msg is a
+ * static string that needs no JSON escaping. */
+static void __attribute__((noreturn))
+fatal_abort(const char *msg, bool with_bytes, uint64_t bytes)
+{
+	char line[256], *p = line;
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	p = fatal_put_s(p, "{\"time\":\"");
+	p = fatal_put_u64(p, (uint64_t)tm.tm_year + 1900);
+	*p++ = '-';
+	p = fatal_put_2(p, tm.tm_mon + 1);
+	*p++ = '-';
+	p = fatal_put_2(p, tm.tm_mday);
+	*p++ = 'T';
+	p = fatal_put_2(p, tm.tm_hour);
+	*p++ = ':';
+	p = fatal_put_2(p, tm.tm_min);
+	*p++ = ':';
+	p = fatal_put_2(p, tm.tm_sec);
+	p = fatal_put_s(p, "Z\",\"level\":\"fatal\",\"msg\":\"");
+	p = fatal_put_s(p, msg);
+	*p++ = '"';
+	if (with_bytes) {
+		p = fatal_put_s(p, ",\"bytes\":");
+		p = fatal_put_u64(p, bytes);
+	}
+	p = fatal_put_s(p, "}\n");
+	for (const char *w = line; w < p; ) {
+		ssize_t n = write(STDERR_FILENO, w, (size_t)(p - w));
+
+		if (n <= 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			w += n;
+	}
+	abort();
+}
+
+/* Out-of-memory is decided here: one line on stderr, then abort(); the
+ * supervisor restarts the worker. */
 static void __attribute__((noreturn))
 out_of_memory(size_t size)
 {
-	log_error("out of memory", LOG_I("bytes", size));
-	abort();
+	fatal_abort("out of memory", true, size);
 }
 
 /* malloc that aborts on failure. */
@@ -262,10 +341,8 @@ sleep_ms(int64_t ms)
 void
 random_bytes(void *out, size_t len)
 {
-	if (RAND_bytes(out, (int)len) != 1) {
-		log_error("RAND_bytes failed");
-		abort();
-	}
+	if (RAND_bytes(out, (int)len) != 1)
+		fatal_abort("RAND_bytes failed", false, 0);
 }
 
 /* Fast non-cryptographic random bytes (request ids): a per-thread

@@ -10,7 +10,8 @@
 
 #include <json-c/json.h>
 
-/* Out-of-memory is decided here once: these log and abort(). */
+/* Out-of-memory is decided here once: these write one line to stderr with
+ * write(2) alone (no allocation, no logger) and abort(). */
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);

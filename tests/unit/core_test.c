@@ -817,6 +817,38 @@ test_router_request_id_from_entry(void **state)
 
 /* ---- end of the one-URL / request-id block ---- */
 
+static int defer_trace[8];
+static size_t defer_ntrace;
+
+static void
+defer_record(void *arg)
+{
+	defer_trace[defer_ntrace++] = *(int *)arg;
+}
+
+/* request_reset runs the defer list, the last registered first, once. */
+static void
+test_request_defer_reverse_order(void **state)
+{
+	static int one = 1, two = 2, three = 3;
+	struct request req;
+
+	(void)state;
+	defer_ntrace = 0;
+	request_init(&req);
+	request_defer(&req, defer_record, &one);
+	request_defer(&req, defer_record, &two);
+	request_defer(&req, defer_record, &three);
+	request_defer(&req, free, xstrdup("owned by the request"));
+	request_reset(&req);
+	assert_int_equal(defer_ntrace, 3);
+	assert_int_equal(defer_trace[0], 3);
+	assert_int_equal(defer_trace[1], 2);
+	assert_int_equal(defer_trace[2], 1);
+	request_reset(&req);
+	assert_int_equal(defer_ntrace, 3);
+}
+
 int
 main(void)
 {
@@ -847,6 +879,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_router_auth_required, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_one_url_per_resource, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_request_id_from_entry, router_setup, router_teardown),
+		cmocka_unit_test(test_request_defer_reverse_order),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
