@@ -15,6 +15,7 @@ struct config;
 #define AUTH_JWKS_RETRY_S	5	/* retry after a failed first fetch */
 #define AUTH_JWKS_TIMEOUT_MS	5000
 #define AUTH_JWKS_MAX_BYTES	(1024 * 1024)
+#define AUTH_JWKS_MAX_REDIRECTS	3
 #define AUTH_JWKS_MAX_KEYS	64
 #define AUTH_MIN_RSA_BITS	2048
 #define AUTH_MAX_SUB_BYTES	1024

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "creds.h"
+#include "httpc.h"
 #include "log.h"
 #include "util.h"
 
@@ -243,19 +244,6 @@ out:
 	return rc;
 }
 
-/* curl write callback: appends to a struct buf, refusing oversized bodies. */
-static size_t
-collect_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t len = size * nmemb;
-
-	if (b->len + len > CREDS_MAX_RESPONSE_BYTES)
-		return 0;
-	buf_append(b, data, len);
-	return len;
-}
-
 /* One HTTP request to a metadata endpoint with the short timeouts. headers is
  * NULL-terminated ("Name: value"). Fills body and *status; 0, or -1 with
  * *cause on a transport error. */
@@ -263,12 +251,18 @@ static int
 metadata_request(const struct config *cfg, const char *method, const char *url,
     const char *const *headers, struct buf *body, long *status, char **cause)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
+	const struct httpc_options opt = {
+		.ca_bundle = cfg->ca_bundle,
+		.connect_timeout_ms = CREDS_CONNECT_TIMEOUT_MS,
+		.total_timeout_ms = CREDS_TOTAL_TIMEOUT_MS,
+		.no_proxy = true,	/* link-local: never via a proxy */
+	};
+	struct httpc_response res;
 	struct curl_slist *list = NULL;
 	CURL *curl;
 	CURLcode rc;
 
-	if ((curl = curl_easy_init()) == NULL) {
+	if ((curl = httpc_easy_new()) == NULL) {
 		set_cause(cause, "curl_easy_init failed");
 		return -1;
 	}
@@ -282,25 +276,23 @@ metadata_request(const struct config *cfg, const char *method, const char *url,
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CREDS_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)CREDS_TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");	/* link-local: never via a proxy */
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	if (cfg->ca_bundle != NULL)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_bundle);
-	rc = curl_easy_perform(curl);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-	else
-		set_cause(cause, "%s %s: %s", method, url,
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+	(void)httpc_setup(curl, &opt);	/* no deadline: cannot fail */
+	httpc_response_init(&res, CREDS_MAX_RESPONSE_BYTES);
+	httpc_attach(curl, &res);
+	rc = httpc_perform(curl, &res);
+	/* The answer replaces body; what body held (a token) is wiped first. */
+	if (body->data != NULL)
+		OPENSSL_cleanse(body->data, body->cap);
+	buf_free(body);
+	if (rc == CURLE_OK) {
+		*status = res.status;
+		*body = res.body;
+	} else {
+		set_cause(cause, "%s %s: %s", method, url, httpc_error(&res, rc));
+		if (res.body.data != NULL)
+			OPENSSL_cleanse(res.body.data, res.body.cap);
+		httpc_response_reset(&res);
+	}
 	curl_slist_free_all(list);
 	curl_easy_cleanup(curl);
 	return rc == CURLE_OK ? 0 : -1;
