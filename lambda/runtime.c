@@ -25,20 +25,6 @@ struct runtime {
 	unsigned	 requests;
 };
 
-/* Sets *cause and returns -1. */
-static int
-fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int
-fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Creates the client; the handle keeps its connection across calls. */
 struct runtime *
 runtime_new(const char *api)
@@ -192,11 +178,11 @@ runtime_next(struct runtime *rt, struct runtime_invocation *inv, char **cause)
 	free(url);
 	inv->event_too_large = res.too_large;
 	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && res.too_large))
-		rc = fail(cause, "GET /invocation/next: %s", httpc_error(&res, code));
+		rc = cause_set(cause, "GET /invocation/next: %s", httpc_error(&res, code));
 	else if (res.status != 200)
-		rc = fail(cause, "GET /invocation/next answered HTTP %ld", res.status);
+		rc = cause_set(cause, "GET /invocation/next answered HTTP %ld", res.status);
 	else if (!id_ok(inv->request_id))
-		rc = fail(cause, "GET /invocation/next: no usable Lambda-Runtime-Aws-Request-Id");
+		rc = cause_set(cause, "GET /invocation/next: no usable Lambda-Runtime-Aws-Request-Id");
 	else {
 		rc = 0;
 		if (!res.too_large) {
@@ -243,9 +229,9 @@ post(struct runtime *rt, const char *path, const char *body, size_t len,
 	code = httpc_perform(rt->curl, &reply);
 	rt->requests++;
 	if (code != CURLE_OK)
-		rc = fail(cause, "POST %s: %s", path, httpc_error(&reply, code));
+		rc = cause_set(cause, "POST %s: %s", path, httpc_error(&reply, code));
 	else if (reply.status < 200 || reply.status > 299)
-		rc = fail(cause, "POST %s answered HTTP %ld: %.200s", path, reply.status,
+		rc = cause_set(cause, "POST %s answered HTTP %ld: %.200s", path, reply.status,
 		    reply.body.data ? reply.body.data : "");
 	curl_slist_free_all(headers);
 	httpc_response_reset(&reply);
@@ -261,8 +247,9 @@ runtime_respond(struct runtime *rt, const char *request_id, const char *body,
 	char *path;
 	int rc;
 
+	*cause = NULL;
 	if (!id_ok(request_id))
-		return fail(cause, "request id is not usable");
+		return cause_set(cause, "request id is not usable");
 	path = xasprintf("/invocation/%s/response", request_id);
 	rc = post(rt, path, body, len, NULL, cause);
 	free(path);
@@ -294,8 +281,9 @@ runtime_invocation_error(struct runtime *rt, const char *request_id,
 	char *path, *body;
 	int rc;
 
+	*cause = NULL;
 	if (!id_ok(request_id))
-		return fail(cause, "request id is not usable");
+		return cause_set(cause, "request id is not usable");
 	path = xasprintf("/invocation/%s/error", request_id);
 	body = error_body(error_type, message);
 	rc = post(rt, path, body, strlen(body), error_type, cause);

@@ -35,11 +35,11 @@ cmd_users_list(struct ctl *ctl, struct args *a)
 
 	/* Replace each item by its plain form. */
 	for (size_t i = 0; i < n; i++) {
-		const char *cause = NULL;
-		json_object *plain = ddb_unmarshal_item(json_object_array_get_idx(items, i), &cause);
+		const char *why = NULL;
+		json_object *plain = ddb_unmarshal_item(json_object_array_get_idx(items, i), &why);
 
 		if (plain == NULL) {
-			ctl_errorf("%s: unreadable item: %s", ctl->cfg.table_users, cause != NULL ? cause : "?");
+			ctl_errorf("%s: unreadable item: %s", ctl->cfg.table_users, why != NULL ? why : "?");
 			json_object_put(items);
 			return EXIT_FAIL;
 		}

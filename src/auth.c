@@ -371,9 +371,9 @@ auth_jwks_parse(const char *text, size_t len, struct auth_keyset *ks)
 	return 0;
 }
 
-/* Downloads the JWKS and parses it into ks; 0, or -1 with *cause (static). */
+/* Downloads the JWKS and parses it into ks; 0, or -1 with *why (static). */
 static int
-auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char **cause)
+auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char **why)
 {
 	const struct httpc_options opt = {
 		.ca_bundle = auth->cfg->ca_bundle,
@@ -388,11 +388,11 @@ auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char *
 	int ret = -1;
 
 	if (url == NULL || url[0] == '\0') {
-		*cause = "no JWKS URL configured";
+		*why = "no JWKS URL configured";
 		return -1;
 	}
 	if ((curl = httpc_easy_new()) == NULL) {
-		*cause = "curl_easy_init failed";
+		*why = "curl_easy_init failed";
 		return -1;
 	}
 	httpc_response_init(&res, AUTH_JWKS_MAX_BYTES);
@@ -401,20 +401,20 @@ auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char *
 	httpc_attach(curl, &res);
 	rc = httpc_perform(curl, &res);
 	if (rc != CURLE_OK) {
-		*cause = res.too_large ? "JWKS too large" : "JWKS transfer failed";
-		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("cause", *cause),
+		*why = res.too_large ? "JWKS too large" : "JWKS transfer failed";
+		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("why", *why),
 		    LOG_S("curl", httpc_error(&res, rc)));
 		goto out;
 	}
 	/* file:// has no status; http(s) must answer 200. */
 	if (res.status != 0 && res.status != 200) {
-		*cause = "JWKS HTTP status not 200";
+		*why = "JWKS HTTP status not 200";
 		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_I("status", res.status));
 		goto out;
 	}
 	if (auth_jwks_parse(res.body.data != NULL ? res.body.data : "", res.body.len, ks) == -1) {
-		*cause = "JWKS is not a JSON key set";
-		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("cause", *cause));
+		*why = "JWKS is not a JSON key set";
+		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("why", *why));
 		goto out;
 	}
 	log_info("auth: JWKS loaded", LOG_S("url", url), LOG_I("keys", ks->nkeys));
@@ -431,7 +431,7 @@ static int
 auth_jwks_refresh(struct auth *auth)
 {
 	struct auth_keyset fresh, old;
-	const char *cause = NULL;
+	const char *why = NULL;
 	int64_t now, wait_s;
 	bool loaded;
 
@@ -449,7 +449,7 @@ auth_jwks_refresh(struct auth *auth)
 	auth->attempted = true;
 	auth->last_fetch_s = now;
 	atomic_fetch_add(&auth->fetch_count, 1);
-	if (auth_jwks_download(auth, &fresh, &cause) == -1) {
+	if (auth_jwks_download(auth, &fresh, &why) == -1) {
 		pthread_mutex_unlock(&auth->fetch_lock);
 		return -1;
 	}

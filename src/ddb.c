@@ -95,25 +95,41 @@ code_in(const char *code, const char *const *list, size_t n)
 	return false;
 }
 
-/* Fills err with a code, a message and the retry decision for them. */
+/* Fills all of err: code, message and the retry decision for them. */
 static void
-error_set(struct ddb_error *err, int http_status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void
+error_vset(struct ddb_error *err, int http_status, const char *code, const char *fmt,
+    va_list ap)
+{
+	memset(err, 0, sizeof *err);
+	err->http_status = http_status;
+	snprintf(err->code, sizeof err->code, "%s", code);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	err->retryable = ddb_error_retryable(http_status, code);
+	err->condition_failed = strcmp(code, "ConditionalCheckFailedException") == 0;
+}
+
+/* Fills err for a failure found by the caller rather than the store. */
+void
+ddb_error_set(struct ddb_error *err, int http_status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, http_status, code, fmt, ap);
+	va_end(ap);
+}
+
+/* ddb_error_set inside a call: the attempts made so far stay counted. */
+static void __attribute__((format(printf, 4, 5)))
 error_set(struct ddb_error *err, int http_status, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 attempts = err->attempts;
 
-	memset(err, 0, sizeof *err);
-	err->attempts = attempts;
-	err->http_status = http_status;
-	snprintf(err->code, sizeof err->code, "%s", code);
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	error_vset(err, http_status, code, fmt, ap);
 	va_end(ap);
-	err->retryable = ddb_error_retryable(http_status, code);
-	err->condition_failed = strcmp(code, "ConditionalCheckFailedException") == 0;
+	err->attempts = attempts;
 }
 
 /* The retry decision of the SDKs' standard mode for this error. */

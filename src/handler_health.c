@@ -21,7 +21,7 @@ handle_health(struct request *req, struct response *res)
 	json_object_object_add(root, "dynamodb", json_object_new_string(ok ? "ok" : "unavailable"));
 	if (!ok) {
 		log_warn("health: store check failed", LOG_S("code", err.code), LOG_S("detail", err.message));
-		response_set_header(res, "Retry-After", "1");
+		response_set_header(res, "Retry-After", HTTP_RETRY_AFTER_STORE_S);
 	}
 	response_json(res, ok ? 200 : 503, root);
 }

@@ -97,6 +97,13 @@ int field_enum_or_reply(struct response *res, json_object *obj, const char *fiel
     const char *const *allowed, bool required, const char **out);
 int field_date_or_reply(struct response *res, json_object *obj, const char *field,
     bool required, const char **out);
+/* value (not NULL) is one of allowed (NULL-terminated); else 400
+ * "name: must be one of A, B, C" and -1. */
+int value_one_of_or_reply(struct response *res, const char *name, const char *value,
+    const char *const *allowed);
+/* Every query parameter is one of allowed (NULL-terminated; { NULL } takes
+ * none); else 400 "<name>: unknown query parameter" and -1. */
+int query_known_or_reply(struct request *req, struct response *res, const char *const *allowed);
 /* Rejects any key not in allowed (NULL-terminated); 400 naming the key. */
 int fields_known_or_reply(struct response *res, json_object *obj, const char *const *allowed);
 /* Rejects {} (naming the updatable fields, NULL-terminated) and null values

@@ -15,6 +15,8 @@
 #define MAX_QUERY_PARAMS	32
 #define MAX_PATH_PARAMS		4
 #define REQUEST_ID_MAX		64
+/* Seconds a client waits before retrying after the store answered 503. */
+#define HTTP_RETRY_AFTER_STORE_S	"1"
 
 struct user;
 struct app;

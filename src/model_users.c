@@ -14,15 +14,6 @@
 #include "model_users.h"
 #include "util.h"
 
-/* Fills err for a failure found here rather than by the store. */
-static void
-users_error(struct ddb_error *err, const char *code, const char *message)
-{
-	memset(err, 0, sizeof(*err));
-	snprintf(err->code, sizeof(err->code), "%s", code);
-	snprintf(err->message, sizeof(err->message), "%s", message);
-}
-
 /* The key {"id":{"S":id}}; caller owns it. */
 static json_object *
 users_key(const char *id)
@@ -72,12 +63,12 @@ users_from_plain(json_object *plain)
 static struct user *
 users_from_item(json_object *item)
 {
-	const char *cause = NULL;
+	const char *why = NULL;
 	json_object *plain;
 	struct user *u;
 
-	if ((plain = model_unmarshal(item, &cause)) == NULL) {
-		log_warn("users: item not readable", LOG_S("cause", cause != NULL ? cause : "?"));
+	if ((plain = model_unmarshal(item, &why)) == NULL) {
+		log_warn("users: item not readable", LOG_S("why", why != NULL ? why : "?"));
 		return NULL;
 	}
 	u = users_from_plain(plain);
@@ -108,7 +99,7 @@ users_to_json(const struct user *user)
 }
 
 /* Reads one user with a consistent read. */
-int
+enum model_rc
 users_get(struct ddb *ddb, const struct config *cfg, const char *id, struct user **out,
     struct ddb_error *err)
 {
@@ -119,20 +110,20 @@ users_get(struct ddb *ddb, const struct config *cfg, const char *id, struct user
 	rc = ddb_get_item(ddb, cfg->table_users, key, true, &item, err);
 	json_object_put(key);
 	if (rc == -1)
-		return -1;
+		return MODEL_ERROR;
 	if (item != NULL) {
 		*out = users_from_item(item);
 		json_object_put(item);
 		if (*out == NULL) {
-			users_error(err, "InvalidItem", "users item without a readable id");
-			return -1;
+			ddb_error_set(err, 0, "InvalidItem", "%s", "users item without a readable id");
+			return MODEL_ERROR;
 		}
 	}
-	return 0;
+	return MODEL_OK;
 }
 
 /* Creates the user unless one exists; *out is the stored user either way. */
-int
+enum model_rc
 users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
     const char *email, const char *name, enum role role, struct user **out, bool *created,
     struct ddb_error *err)
@@ -165,23 +156,23 @@ users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
 		if (created != NULL)
 			*created = true;
 		log_info("users: provisioned", LOG_S("user", id), LOG_S("role", user_role_name(role)));
-		return 0;
+		return MODEL_OK;
 	}
 	json_object_put(item);
 	if (!ddb_error_is_condition_failed(err))
-		return -1;
+		return MODEL_ERROR;
 	/* Another request created the user first: theirs is the one. */
 	if (users_get(ddb, cfg, id, out, err) == -1)
-		return -1;
+		return MODEL_ERROR;
 	if (*out == NULL) {
-		users_error(err, "ProvisionRace", "user vanished while being provisioned");
-		return -1;
+		ddb_error_set(err, 0, "ProvisionRace", "%s", "user vanished while being provisioned");
+		return MODEL_ERROR;
 	}
-	return 0;
+	return MODEL_OK;
 }
 
 /* Sets last_seen_at to now when the user exists. */
-int
+enum model_rc
 users_touch(struct ddb *ddb, const struct config *cfg, const char *id, struct ddb_error *err)
 {
 	json_object *key = users_key(id), *extra, *values;
@@ -217,7 +208,7 @@ users_cmp_id(const void *a, const void *b)
 }
 
 /* All users, sorted by id. */
-int
+enum model_rc
 users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted_by_id,
     struct ddb_error *err)
 {
@@ -232,7 +223,7 @@ users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted
 	rc = ddb_scan_all(ddb, request, &raw, err);
 	json_object_put(request);
 	if (rc == -1)
-		return -1;
+		return MODEL_ERROR;
 	n = raw != NULL ? json_object_array_length(raw) : 0;
 	sorted = xcalloc(n == 0 ? 1 : n, sizeof(*sorted));
 	for (size_t i = 0; i < n; i++) {
@@ -250,7 +241,7 @@ users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted
 		json_object_array_add(out, sorted[i]);
 	free(sorted);
 	*items_sorted_by_id = out;
-	return 0;
+	return MODEL_OK;
 }
 
 typedef void (*users_role_change_fn)(const char *user_id);
@@ -264,7 +255,7 @@ users_on_role_change(void (*fn)(const char *user_id))
 }
 
 /* Changes a user's role when the user exists. */
-int
+enum model_rc
 users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum role role,
     json_object **updated_item, struct ddb_error *err)
 {
@@ -276,8 +267,8 @@ users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum r
 	if (updated_item != NULL)
 		*updated_item = NULL;
 	if (role == ROLE_NONE) {
-		users_error(err, "ValidationException", "role must be admin, team or client");
-		return -1;
+		ddb_error_set(err, 0, "ValidationException", "role must be " USER_ROLE_LIST);
+		return MODEL_ERROR;
 	}
 	key = users_key(id);
 	extra = json_object_new_object();
@@ -295,7 +286,7 @@ users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum r
 	json_object_put(extra);
 	json_object_put(key);
 	if (rc == -1)
-		return -1;
+		return ddb_error_is_condition_failed(err) ? MODEL_NOT_FOUND : MODEL_ERROR;
 	hook = atomic_load(&users_role_change_hook);
 	if (hook != NULL)
 		hook(id);
@@ -304,12 +295,12 @@ users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum r
 		u = attrs != NULL ? users_from_item(attrs) : NULL;
 		if (u == NULL) {
 			json_object_put(attrs);
-			users_error(err, "InvalidItem", "update returned no readable item");
-			return -1;
+			ddb_error_set(err, 0, "InvalidItem", "%s", "update returned no readable item");
+			return MODEL_ERROR;
 		}
 		*updated_item = users_to_json(u);
 		user_free(u);
 	}
 	json_object_put(attrs);
-	return 0;
+	return MODEL_OK;
 }

@@ -22,7 +22,6 @@
 #include "util.h"
 
 #define ROLE_CACHE_BUCKETS	4096
-#define AUTH_RETRY_AFTER_S	"1"	/* the store */
 #define AUTH_JWKS_RETRY_AFTER_S	"5"	/* AUTH_JWKS_RETRY_S */
 
 /* One cached user. */
@@ -194,17 +193,17 @@ roles_resolve(struct ddb *ddb, const struct config *cfg, const struct auth_claim
 
 	if ((*out = roles_cache_get(claims->sub)) != NULL)
 		return 0;
-	if (users_get(ddb, cfg, claims->sub, &u, err) == -1)
+	if (users_get(ddb, cfg, claims->sub, &u, err) != MODEL_OK)
 		return -1;
 	if (u == NULL) {
 		/* An email the token itself calls unverified does not make an admin. */
 		role = config_is_admin(cfg, claims->sub, claims->email_unverified ? NULL : claims->email) ?
 		    ROLE_ADMIN : ROLE_CLIENT;
 		if (users_provision(ddb, cfg, claims->sub, claims->email, claims->name, role, &u,
-		    NULL, err) == -1)
+		    NULL, err) != MODEL_OK)
 			return -1;
 	} else if (roles_last_seen_stale(u)) {
-		if (users_touch(ddb, cfg, u->id, &touch_err) == 0) {
+		if (users_touch(ddb, cfg, u->id, &touch_err) == MODEL_OK) {
 			char now[21];
 
 			time_rfc3339(time(NULL), now);
@@ -264,7 +263,7 @@ roles_authenticate_or_reply(struct request *req, struct response *res)
 			log_warn("auth: users table unavailable", LOG_S("code", err.code),
 			    LOG_I("status", err.http_status));
 			response_error(res, 503, "unavailable", "The store is temporarily unavailable");
-			response_set_header(res, "Retry-After", AUTH_RETRY_AFTER_S);
+			response_set_header(res, "Retry-After", HTTP_RETRY_AFTER_STORE_S);
 		} else {
 			log_error("auth: users table error", LOG_S("code", err.code),
 			    LOG_S("message", err.message), LOG_I("status", err.http_status));

@@ -25,18 +25,6 @@ struct endpoint {
 	char	*path;		/* "/" unless the URL has one */
 };
 
-/* Sets *cause and returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Splits url into host and path; -1 when it is not an http(s) URL. */
 static int
 endpoint_parse(const char *url, struct endpoint *ep)
@@ -104,7 +92,7 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 	int rc = -1;
 
 	if (creds_get(cfg, &creds, &why) == -1) {
-		fail(cause, "no AWS credentials: %s", why != NULL ? why : "unknown");
+		cause_set(cause, "no AWS credentials: %s", why != NULL ? why : "unknown");
 		free(why);
 		return -1;
 	}
@@ -125,7 +113,7 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 	if (sigv4_sign(&req, &sc, cfg->region != NULL ? cfg->region : "us-east-1",
 	    SECRETS_SERVICE, t, &res) == -1) {
 		explicit_bzero(&creds, sizeof creds);
-		return fail(cause, "cannot sign the request");
+		return cause_set(cause, "cannot sign the request");
 	}
 	for (size_t i = 0; i < nhdr; i++) {
 		if (strcmp(hdr[i].name, "host") == 0)
@@ -143,7 +131,7 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 
 	if ((curl = httpc_easy_new()) == NULL) {
 		curl_slist_free_all(headers);
-		return fail(cause, "libcurl could not create a handle");
+		return cause_set(cause, "libcurl could not create a handle");
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, ep->url);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
@@ -155,7 +143,7 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 	httpc_attach(curl, &answer);
 	code = httpc_perform(curl, &answer);
 	if (code != CURLE_OK) {
-		fail(cause, "%s", httpc_error(&answer, code));
+		cause_set(cause, "%s", httpc_error(&answer, code));
 		httpc_response_reset(&answer);
 	} else {
 		*status = answer.status;
@@ -210,11 +198,11 @@ secrets_get_string(const struct config *cfg, const char *endpoint, const char *s
 	*value = NULL;
 	*cause = NULL;
 	if (secret_id == NULL || *secret_id == '\0' || strlen(secret_id) > SECRETS_ID_MAX)
-		return fail(cause, "the secret id must be 1-%d characters", SECRETS_ID_MAX);
+		return cause_set(cause, "the secret id must be 1-%d characters", SECRETS_ID_MAX);
 	url = endpoint != NULL ? xstrdup(endpoint) :
 	    xasprintf("https://secretsmanager.%s.amazonaws.com", cfg->region != NULL ? cfg->region : "us-east-1");
 	if (endpoint_parse(url, &ep) == -1) {
-		fail(cause, "Secrets Manager endpoint \"%s\" is not an http(s) URL", url);
+		cause_set(cause, "Secrets Manager endpoint \"%s\" is not an http(s) URL", url);
 		free(url);
 		return -1;
 	}
@@ -276,7 +264,7 @@ secrets_get_string(const struct config *cfg, const char *endpoint, const char *s
 		sleep_ms((int64_t)SECRETS_BACKOFF_MS * attempt);
 	}
 	if (rc == -1)
-		fail(cause, "cannot read secret \"%s\" from Secrets Manager at %s: %s", secret_id,
+		cause_set(cause, "cannot read secret \"%s\" from Secrets Manager at %s: %s", secret_id,
 		    ep.url, why != NULL ? why : "unknown error");
 	if (doc != NULL) {
 		/* The document held the value: wipe it before it is freed. */

@@ -5,23 +5,16 @@
 #include "user.h"
 #include "util.h"
 
-/* Indexed by enum role. */
-static const char *const user_role_by_value[] = {
-	[ROLE_NONE] = "none",
-	[ROLE_CLIENT] = "client",
-	[ROLE_TEAM] = "team",
-	[ROLE_ADMIN] = "admin",
-};
-
+/* Highest first: user_role_names[ROLE_ADMIN - role]. */
 const char *const user_role_names[] = { "admin", "team", "client", NULL };
 
 /* The lower-case name of a role ("none" for ROLE_NONE). */
 const char *
 user_role_name(enum role role)
 {
-	if ((size_t)role >= ARRAY_LEN(user_role_by_value))
+	if (role < ROLE_CLIENT || role > ROLE_ADMIN)
 		return "none";
-	return user_role_by_value[role];
+	return user_role_names[ROLE_ADMIN - role];
 }
 
 /* Parses "admin"/"team"/"client" (exactly); ROLE_NONE otherwise. */
@@ -30,9 +23,9 @@ user_role_parse(const char *s)
 {
 	if (s == NULL)
 		return ROLE_NONE;
-	for (size_t i = ROLE_CLIENT; i < ARRAY_LEN(user_role_by_value); i++) {
-		if (strcmp(s, user_role_by_value[i]) == 0)
-			return (enum role)i;
+	for (size_t i = 0; user_role_names[i] != NULL; i++) {
+		if (strcmp(s, user_role_names[i]) == 0)
+			return (enum role)(ROLE_ADMIN - (int)i);
 	}
 	return ROLE_NONE;
 }

@@ -164,6 +164,21 @@ xvasprintf(const char *fmt, va_list ap)
 	return p;
 }
 
+/* Replaces *cause with a formatted message; -1. */
+int
+cause_set(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return -1;
+	free(*cause);
+	va_start(ap, fmt);
+	*cause = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 /* asprintf that aborts on failure. */
 char *
 xasprintf(const char *fmt, ...)
@@ -686,4 +701,35 @@ json_round1(double v)
 		return json_object_new_int64((int64_t)r);
 	snprintf(text, sizeof text, "%.1f", r);
 	return json_object_new_double_s(r, text);
+}
+
+/* A canonical positive decimal id. */
+int
+parse_id(const char *s, long *out, const char **why)
+{
+	if (s == NULL || s[0] < '1' || s[0] > '9' || s[strspn(s, "0123456789")] != '\0' ||
+	    parse_long(s, 1, ID_MAX, out) == -1) {
+		*why = "must be a positive integer";
+		return -1;
+	}
+	return 0;
+}
+
+/* Membership in a NULL-terminated list. */
+int
+parse_one_of(const char *s, const char *const *allowed, const char **why)
+{
+	for (const char *const *a = allowed; s != NULL && *a != NULL; a++)
+		if (strcmp(*a, s) == 0)
+			return 0;
+	*why = "must be one of the listed values";
+	return -1;
+}
+
+/* "A, B, C". */
+void
+buf_join(struct buf *b, const char *const *allowed)
+{
+	for (const char *const *a = allowed; *a != NULL; a++)
+		buf_printf(b, "%s%s", a != allowed ? ", " : "", *a);
 }

@@ -706,7 +706,7 @@ test_users_model(void **state)
 	}
 	json_object_put(items);
 
-	assert_int_equal(users_set_role(g.ddb, &g.cfg, "auth0|ghost", ROLE_TEAM, &updated, &err), -1);
+	assert_int_equal(users_set_role(g.ddb, &g.cfg, "auth0|ghost", ROLE_TEAM, &updated, &err), MODEL_NOT_FOUND);
 	assert_true(ddb_error_is_condition_failed(&err));
 	assert_null(updated);
 	assert_null(stored("auth0|ghost"));
