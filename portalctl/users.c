@@ -89,7 +89,11 @@ cmd_users_set_role(struct ctl *ctl, struct args *a)
 	int rc;
 
 	if (user_role_parse(role) == ROLE_NONE) {
-		ctl_errorf("users set-role: unknown role '%s' (" USER_ROLE_LIST ")", role);
+		struct buf list = BUF_INIT;
+
+		buf_join(&list, user_role_names);
+		ctl_errorf("users set-role: unknown role '%s' (one of %s)", role, list.data);
+		buf_free(&list);
 		return EXIT_USAGE;
 	}
 	if (ctl_open(ctl) == -1)

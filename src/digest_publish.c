@@ -149,9 +149,8 @@ digest_publish_run(struct ddb *ddb, const struct config *cfg, long days,
 	rc = updates_get(ddb, cfg, id, update, err);
 	if (rc == MODEL_NOT_FOUND) {
 		/* Deleted between the put and the read: nothing to show, nothing posted. */
-		memset(err, 0, sizeof *err);
-		snprintf(err->code, sizeof err->code, "ConditionalCheckFailedException");
-		snprintf(err->message, sizeof err->message, "the digest %s vanished while publishing", id);
+		ddb_error_set(err, 0, "ConditionalCheckFailedException",
+		    "the digest %s vanished while publishing", id);
 		return MODEL_ERROR;
 	}
 	return rc == MODEL_OK ? MODEL_OK : MODEL_ERROR;

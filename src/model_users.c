@@ -267,7 +267,11 @@ users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum r
 	if (updated_item != NULL)
 		*updated_item = NULL;
 	if (role == ROLE_NONE) {
-		ddb_error_set(err, 0, "ValidationException", "role must be " USER_ROLE_LIST);
+		struct buf list = BUF_INIT;
+
+		buf_join(&list, user_role_names);
+		ddb_error_set(err, 0, "ValidationException", "role must be one of %s", list.data);
+		buf_free(&list);
 		return MODEL_ERROR;
 	}
 	key = users_key(id);

@@ -22,7 +22,7 @@
 #include "util.h"
 
 #define ROLE_CACHE_BUCKETS	4096
-#define AUTH_JWKS_RETRY_AFTER_S	"5"	/* AUTH_JWKS_RETRY_S */
+#define AUTH_JWKS_RETRY_AFTER_S	STRINGIFY(AUTH_JWKS_RETRY_S)
 
 /* One cached user. */
 struct role_entry {

@@ -10,8 +10,6 @@ enum role { ROLE_NONE = 0, ROLE_CLIENT = 1, ROLE_TEAM = 2, ROLE_ADMIN = 3 };
 /* The roles a user can hold, highest first, NULL-terminated:
  * { "admin", "team", "client", NULL }. */
 extern const char *const user_role_names[];
-/* The same list for messages: "admin, team or client". */
-#define USER_ROLE_LIST	"admin, team or client"
 
 /* A user. All strings owned (user_free). */
 struct user {

@@ -92,6 +92,9 @@ int parse_one_of(const char *s, const char *const *allowed, const char **why);
 void buf_join(struct buf *b, const char *const *allowed);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* A numeric constant as a string literal (one limit, two spellings). */
+#define STRINGIFY(x)	STRINGIFY_(x)
+#define STRINGIFY_(x)	#x
 
 /* The error convention: a char **cause is a heap string the caller frees; a
  * static reason travels as const char **why. cause_set sets *cause (when
