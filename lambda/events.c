@@ -11,20 +11,6 @@
 #include "http.h"
 #include "util.h"
 
-/* Sets *cause and returns -1. */
-static int
-fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int
-fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* True when a JSON string holds a NUL (C strings would cut it short). */
 static bool
 has_nul(json_object *s)
@@ -76,7 +62,7 @@ parse_event(const char *text, size_t len, char **cause)
 	size_t end;
 
 	if (len > INT32_MAX) {
-		fail(cause, "event is too large");
+		cause_set(cause, "event is too large");
 		return NULL;
 	}
 	tok = json_tokener_new();
@@ -85,9 +71,9 @@ parse_event(const char *text, size_t len, char **cause)
 		enum json_tokener_error jerr = json_tokener_get_error(tok);
 
 		if (jerr == json_tokener_continue)
-			fail(cause, "event is not valid JSON: unexpected end of input");
+			cause_set(cause, "event is not valid JSON: unexpected end of input");
 		else
-			fail(cause, "event is not valid JSON: %s", json_tokener_error_desc(jerr));
+			cause_set(cause, "event is not valid JSON: %s", json_tokener_error_desc(jerr));
 		json_tokener_free(tok);
 		return NULL;
 	}
@@ -97,12 +83,12 @@ parse_event(const char *text, size_t len, char **cause)
 		end++;
 	if (end != len) {
 		json_object_put(root);
-		fail(cause, "event is not valid JSON: data after the object");
+		cause_set(cause, "event is not valid JSON: data after the object");
 		return NULL;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
-		fail(cause, "event is not a JSON object");
+		cause_set(cause, "event is not a JSON object");
 		return NULL;
 	}
 	return root;
@@ -115,13 +101,13 @@ set_method(struct request *req, const char *method, char **cause)
 	size_t n;
 
 	if (method == NULL || *method == '\0')
-		return fail(cause, "event has no HTTP method");
+		return cause_set(cause, "event has no HTTP method");
 	n = strlen(method);
 	if (n > EVENTS_MAX_METHOD_BYTES)
-		return fail(cause, "event's HTTP method is too long");
+		return cause_set(cause, "event's HTTP method is too long");
 	for (size_t i = 0; i < n; i++)
 		if (!((method[i] >= 'A' && method[i] <= 'Z') || (method[i] >= 'a' && method[i] <= 'z')))
-			return fail(cause, "event's HTTP method is not a token");
+			return cause_set(cause, "event's HTTP method is not a token");
 	request_set_method(req, method);
 	return 0;
 }
@@ -133,15 +119,15 @@ set_path(struct request *req, const char *path, char **cause)
 	size_t n;
 
 	if (path == NULL || *path == '\0')
-		return fail(cause, "event has no path");
+		return cause_set(cause, "event has no path");
 	if (*path != '/')
-		return fail(cause, "event's path does not start with '/'");
+		return cause_set(cause, "event's path does not start with '/'");
 	n = strlen(path);
 	if (n > EVENTS_MAX_PATH_BYTES)
-		return fail(cause, "event's path is too long");
+		return cause_set(cause, "event's path is too long");
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
-			return fail(cause, "event's path holds a control character");
+			return cause_set(cause, "event's path holds a control character");
 	request_set_path(req, path);
 	return 0;
 }
@@ -153,7 +139,7 @@ set_query(struct request *req, const char *raw, char **cause)
 	if (raw == NULL)
 		return 0;
 	if (strlen(raw) > EVENTS_MAX_QUERY_BYTES)
-		return fail(cause, "event's query string is too long");
+		return cause_set(cause, "event's query string is too long");
 	request_set_query(req, raw);
 	return 0;
 }
@@ -170,9 +156,9 @@ set_body(struct request *req, json_object *root, char **cause)
 	if (!json_object_object_get_ex(root, "body", &body) || body == NULL)
 		return 0;
 	if (!json_object_is_type(body, json_type_string))
-		return fail(cause, "event's body is not a string");
+		return cause_set(cause, "event's body is not a string");
 	if (wrong_type(root, "isBase64Encoded", json_type_boolean))
-		return fail(cause, "event's isBase64Encoded is not a boolean");
+		return cause_set(cause, "event's isBase64Encoded is not a boolean");
 	text = json_object_get_string(body);
 	len = (size_t)json_object_get_string_len(body);
 	if (!json_object_object_get_ex(root, "isBase64Encoded", &b64) || b64 == NULL ||
@@ -186,7 +172,7 @@ set_body(struct request *req, json_object *root, char **cause)
 	}
 	raw = base64_decode(text, len, &outlen);
 	if (raw == NULL)
-		return fail(cause, "event's body is marked base64 but is not valid base64");
+		return cause_set(cause, "event's body is marked base64 but is not valid base64");
 	request_set_body(req, (const char *)raw, outlen);
 	free(raw);
 	return 0;
@@ -202,7 +188,7 @@ add_headers(struct request *req, json_object *headers, const char *skip, char **
 		if (value == NULL)
 			continue;
 		if (!json_object_is_type(value, json_type_string))
-			return fail(cause, "event's header \"%.64s\" is not a string", name);
+			return cause_set(cause, "event's header \"%.64s\" is not a string", name);
 		if ((skip != NULL && ascii_casecmp(name, skip) == 0) || has_nul(value))
 			continue;	/* a value with a NUL is no header value */
 		request_add_header(req, name, json_object_get_string(value));
@@ -218,12 +204,12 @@ add_multi_headers(struct request *req, json_object *headers, char **cause)
 		if (values == NULL)
 			continue;
 		if (!json_object_is_type(values, json_type_array))
-			return fail(cause, "event's multiValueHeaders \"%.64s\" is not a list", name);
+			return cause_set(cause, "event's multiValueHeaders \"%.64s\" is not a list", name);
 		for (size_t i = 0; i < json_object_array_length(values); i++) {
 			json_object *v = json_object_array_get_idx(values, i);
 
 			if (!json_object_is_type(v, json_type_string))
-				return fail(cause, "event's header \"%.64s\" is not a string", name);
+				return cause_set(cause, "event's header \"%.64s\" is not a string", name);
 			if (!has_nul(v))
 				request_add_header(req, name, json_object_get_string(v));
 		}
@@ -270,14 +256,14 @@ v1_query(struct request *req, json_object *root, char **cause)
 				continue;
 			if (!json_object_is_type(values, json_type_array)) {
 				buf_free(&q);
-				return fail(cause, "event's multiValueQueryStringParameters \"%.64s\" is not a list", name);
+				return cause_set(cause, "event's multiValueQueryStringParameters \"%.64s\" is not a list", name);
 			}
 			for (size_t i = 0; i < json_object_array_length(values); i++) {
 				json_object *v = json_object_array_get_idx(values, i);
 
 				if (!json_object_is_type(v, json_type_string)) {
 					buf_free(&q);
-					return fail(cause, "event's query parameter \"%.64s\" is not a string", name);
+					return cause_set(cause, "event's query parameter \"%.64s\" is not a string", name);
 				}
 				query_append(&q, name, v);
 			}
@@ -288,7 +274,7 @@ v1_query(struct request *req, json_object *root, char **cause)
 				continue;
 			if (!json_object_is_type(value, json_type_string)) {
 				buf_free(&q);
-				return fail(cause, "event's query parameter \"%.64s\" is not a string", name);
+				return cause_set(cause, "event's query parameter \"%.64s\" is not a string", name);
 			}
 			query_append(&q, name, value);
 		}
@@ -321,7 +307,7 @@ from_v2(json_object *root, struct request *req, char **cause)
 	int rc;
 
 	if (http == NULL)
-		return fail(cause, "event (version 2.0) has no requestContext.http");
+		return cause_set(cause, "event (version 2.0) has no requestContext.http");
 	if (set_method(req, get_string(http, "method"), cause) == -1)
 		return -1;
 	path = get_string(root, "rawPath");
@@ -342,13 +328,13 @@ from_v2(json_object *root, struct request *req, char **cause)
 	if (rc == -1)
 		return -1;
 	if (wrong_type(root, "rawQueryString", json_type_string))
-		return fail(cause, "event's rawQueryString is not a string");
+		return cause_set(cause, "event's rawQueryString is not a string");
 	if (set_query(req, get_string(root, "rawQueryString"), cause) == -1)
 		return -1;
 	if (wrong_type(root, "headers", json_type_object))
-		return fail(cause, "event's headers is not an object");
+		return cause_set(cause, "event's headers is not an object");
 	if (wrong_type(root, "cookies", json_type_array))
-		return fail(cause, "event's cookies is not a list");
+		return cause_set(cause, "event's cookies is not a list");
 	cookies = NULL;
 	json_object_object_get_ex(root, "cookies", &cookies);
 	/* cookies[] is authoritative: a cookie header beside it is ignored. */
@@ -362,7 +348,7 @@ from_v2(json_object *root, struct request *req, char **cause)
 
 			if (!json_object_is_type(v, json_type_string)) {
 				buf_free(&c);
-				return fail(cause, "event's cookies hold a value that is not a string");
+				return cause_set(cause, "event's cookies hold a value that is not a string");
 			}
 			if (c.len > 0)
 				buf_puts(&c, "; ");
@@ -385,17 +371,17 @@ from_v1(json_object *root, struct request *req, char **cause)
 	if (set_method(req, get_string(root, "httpMethod"), cause) == -1)
 		return -1;
 	if (wrong_type(root, "path", json_type_string))
-		return fail(cause, "event's path is not a string");
+		return cause_set(cause, "event's path is not a string");
 	if (set_path(req, get_string(root, "path"), cause) == -1)
 		return -1;
 	if (wrong_type(root, "multiValueQueryStringParameters", json_type_object) ||
 	    wrong_type(root, "queryStringParameters", json_type_object))
-		return fail(cause, "event's query string parameters are not an object");
+		return cause_set(cause, "event's query string parameters are not an object");
 	if (v1_query(req, root, cause) == -1)
 		return -1;
 	if (wrong_type(root, "multiValueHeaders", json_type_object) ||
 	    wrong_type(root, "headers", json_type_object))
-		return fail(cause, "event's headers are not an object");
+		return cause_set(cause, "event's headers are not an object");
 	multi = get_object(root, "multiValueHeaders");
 	if (multi != NULL) {
 		if (add_multi_headers(req, multi, cause) == -1)
@@ -417,7 +403,7 @@ events_to_request(const char *event, size_t len, struct request *req,
 
 	*cause = NULL;
 	if (event == NULL || len == 0)
-		return fail(cause, "event is empty");
+		return cause_set(cause, "event is empty");
 	if ((root = parse_event(event, len, cause)) == NULL)
 		return -1;
 	version = get_string(root, "version");
@@ -428,7 +414,7 @@ events_to_request(const char *event, size_t len, struct request *req,
 		*format = EVENTS_FORMAT_V1;
 		rc = from_v1(root, req, cause);
 	} else
-		rc = fail(cause, "event is not an API Gateway or Function URL HTTP event "
+		rc = cause_set(cause, "event is not an API Gateway or Function URL HTTP event "
 		    "(neither \"version\": \"2.0\" nor \"httpMethod\") nor an EventBridge "
 		    "scheduled event (\"source\": \"aws.events\", \"detail-type\": \"Scheduled Event\")");
 	json_object_put(root);
@@ -464,7 +450,7 @@ events_scheduled(const char *event, size_t len, long def_days, long max_days,
 
 		if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 1 ||
 		    n > max_days)
-			rc = fail(cause, "scheduled event: detail.days must be an integer from 1 to %ld", max_days);
+			rc = cause_set(cause, "scheduled event: detail.days must be an integer from 1 to %ld", max_days);
 		else
 			*days = (long)n;
 	}

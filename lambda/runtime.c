@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "httpc.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -21,23 +22,8 @@
 struct runtime {
 	CURL		*curl;
 	char		*base;		/* http://host:port/2018-06-01/runtime */
-	char		 errbuf[CURL_ERROR_SIZE];
 	unsigned	 requests;
 };
-
-/* Sets *cause and returns -1. */
-static int
-fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int
-fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Creates the client; the handle keeps its connection across calls. */
 struct runtime *
@@ -45,7 +31,7 @@ runtime_new(const char *api)
 {
 	struct runtime *rt = xcalloc(1, sizeof *rt);
 
-	rt->curl = curl_easy_init();
+	rt->curl = httpc_easy_new();
 	if (rt->curl == NULL) {
 		free(rt);
 		return NULL;
@@ -105,21 +91,6 @@ id_ok(const char *id)
 	return true;
 }
 
-/* Collects the /next body up to RUNTIME_MAX_EVENT_BYTES; more aborts the transfer. */
-static size_t
-next_body_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct runtime_invocation *inv = arg;
-	size_t n = size * nmemb;
-
-	if (inv->event.len + n > RUNTIME_MAX_EVENT_BYTES) {
-		inv->event_too_large = true;
-		return 0;
-	}
-	buf_append(&inv->event, data, n);
-	return n;
-}
-
 /* A header line "Name: value\r\n" split into a trimmed value when the name matches. */
 static char *
 header_value(const char *line, size_t n, const char *name)
@@ -166,42 +137,22 @@ next_header_cb(char *line, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Keeps the first MAX_REPLY_BYTES of an answer to a POST (for error messages). */
-static size_t
-reply_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len < MAX_REPLY_BYTES)
-		buf_append(b, data, n < MAX_REPLY_BYTES - b->len ? n : MAX_REPLY_BYTES - b->len);
-	return n;
-}
-
-/* Options every call shares; the reset keeps the connection cache. */
+/* Options every call shares (httpc); the reset keeps the connection cache.
+ * total_ms 0: no total time-out (the long poll). */
 static void
-prepare(struct runtime *rt, const char *url)
+prepare(struct runtime *rt, const char *url, int64_t total_ms)
 {
-	curl_easy_reset(rt->curl);
-	rt->errbuf[0] = '\0';
-	curl_easy_setopt(rt->curl, CURLOPT_URL, url);
-	curl_easy_setopt(rt->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(rt->curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(rt->curl, CURLOPT_ERRORBUFFER, rt->errbuf);
-	curl_easy_setopt(rt->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)RUNTIME_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(rt->curl, CURLOPT_TCP_NODELAY, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(rt->curl, CURLOPT_PROTOCOLS_STR, "http");
-#else
-	curl_easy_setopt(rt->curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
-#endif
-}
+	const struct httpc_options opt = {
+		.protocols = "http",
+		.connect_timeout_ms = RUNTIME_CONNECT_TIMEOUT_MS,
+		.total_timeout_ms = total_ms,
+		.no_proxy = true,
+		.tcp_nodelay = true,
+	};
 
-/* Curl's message for a failed transfer. */
-static const char *
-curl_why(const struct runtime *rt, CURLcode code)
-{
-	return rt->errbuf[0] != '\0' ? rt->errbuf : curl_easy_strerror(code);
+	curl_easy_reset(rt->curl);
+	curl_easy_setopt(rt->curl, CURLOPT_URL, url);
+	(void)httpc_setup(rt->curl, &opt);	/* no deadline: cannot fail */
 }
 
 /* Waits for and reads the next invocation. */
@@ -209,35 +160,41 @@ int
 runtime_next(struct runtime *rt, struct runtime_invocation *inv, char **cause)
 {
 	char *url = xasprintf("%s/invocation/next", rt->base);
+	struct httpc_response res;
 	CURLcode code;
-	long status = 0;
+	int rc;
 
 	*cause = NULL;
-	prepare(rt, url);
-	curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
 	/* Long poll: no total timeout, the API answers when an event arrives. */
-	curl_easy_setopt(rt->curl, CURLOPT_TIMEOUT_MS, 0L);
-	curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, next_body_cb);
-	curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, inv);
+	prepare(rt, url, 0);
+	curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
+	/* The event up to RUNTIME_MAX_EVENT_BYTES; more aborts the transfer. */
+	httpc_response_init(&res, RUNTIME_MAX_EVENT_BYTES);
+	httpc_attach(rt->curl, &res);
 	curl_easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, next_header_cb);
 	curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, inv);
-	code = curl_easy_perform(rt->curl);
+	code = httpc_perform(rt->curl, &res);
 	rt->requests++;
 	free(url);
-	curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && inv->event_too_large))
-		return fail(cause, "GET /invocation/next: %s", curl_why(rt, code));
-	if (status != 200)
-		return fail(cause, "GET /invocation/next answered HTTP %ld", status);
-	if (!id_ok(inv->request_id))
-		return fail(cause, "GET /invocation/next: no usable Lambda-Runtime-Aws-Request-Id");
-	if (inv->event_too_large) {
-		buf_free(&inv->event);
-		return 0;
+	inv->event_too_large = res.too_large;
+	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && res.too_large))
+		rc = cause_set(cause, "GET /invocation/next: %s", httpc_error(&res, code));
+	else if (res.status != 200)
+		rc = cause_set(cause, "GET /invocation/next answered HTTP %ld", res.status);
+	else if (!id_ok(inv->request_id))
+		rc = cause_set(cause, "GET /invocation/next: no usable Lambda-Runtime-Aws-Request-Id");
+	else {
+		rc = 0;
+		if (!res.too_large) {
+			buf_free(&inv->event);
+			inv->event = res.body;	/* moved */
+			res.body = (struct buf)BUF_INIT;
+			if (inv->event.data == NULL)
+				buf_puts(&inv->event, "");
+		}
 	}
-	if (inv->event.data == NULL)
-		buf_puts(&inv->event, "");
-	return 0;
+	httpc_response_reset(&res);
+	return rc;
 }
 
 /* POSTs body to base + path; 0 when the API answers 2xx. */
@@ -247,14 +204,13 @@ post(struct runtime *rt, const char *path, const char *body, size_t len,
 {
 	char *url = xasprintf("%s%s", rt->base, path);
 	struct curl_slist *headers = NULL;
-	struct buf reply = BUF_INIT;
+	struct httpc_response reply;
 	char *line;
 	CURLcode code;
-	long status = 0;
 	int rc = 0;
 
 	*cause = NULL;
-	prepare(rt, url);
+	prepare(rt, url, RUNTIME_POST_TIMEOUT_MS);
 	headers = curl_slist_append(headers, "Content-Type: application/json");
 	headers = curl_slist_append(headers, "Expect:");
 	if (error_type != NULL) {
@@ -266,19 +222,19 @@ post(struct runtime *rt, const char *path, const char *body, size_t len,
 	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(rt->curl, CURLOPT_TIMEOUT_MS, (long)RUNTIME_POST_TIMEOUT_MS);
-	curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, reply_cb);
-	curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, &reply);
-	code = curl_easy_perform(rt->curl);
+	/* Keeps the first MAX_REPLY_BYTES of the answer (for error messages). */
+	httpc_response_init(&reply, MAX_REPLY_BYTES);
+	reply.keep_prefix = true;
+	httpc_attach(rt->curl, &reply);
+	code = httpc_perform(rt->curl, &reply);
 	rt->requests++;
-	curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (code != CURLE_OK)
-		rc = fail(cause, "POST %s: %s", path, curl_why(rt, code));
-	else if (status < 200 || status > 299)
-		rc = fail(cause, "POST %s answered HTTP %ld: %.200s", path, status,
-		    reply.data ? reply.data : "");
+		rc = cause_set(cause, "POST %s: %s", path, httpc_error(&reply, code));
+	else if (reply.status < 200 || reply.status > 299)
+		rc = cause_set(cause, "POST %s answered HTTP %ld: %.200s", path, reply.status,
+		    reply.body.data ? reply.body.data : "");
 	curl_slist_free_all(headers);
-	buf_free(&reply);
+	httpc_response_reset(&reply);
 	free(url);
 	return rc;
 }
@@ -291,8 +247,9 @@ runtime_respond(struct runtime *rt, const char *request_id, const char *body,
 	char *path;
 	int rc;
 
+	*cause = NULL;
 	if (!id_ok(request_id))
-		return fail(cause, "request id is not usable");
+		return cause_set(cause, "request id is not usable");
 	path = xasprintf("/invocation/%s/response", request_id);
 	rc = post(rt, path, body, len, NULL, cause);
 	free(path);
@@ -324,8 +281,9 @@ runtime_invocation_error(struct runtime *rt, const char *request_id,
 	char *path, *body;
 	int rc;
 
+	*cause = NULL;
 	if (!id_ok(request_id))
-		return fail(cause, "request id is not usable");
+		return cause_set(cause, "request id is not usable");
 	path = xasprintf("/invocation/%s/error", request_id);
 	body = error_body(error_type, message);
 	rc = post(rt, path, body, strlen(body), error_type, cause);

@@ -100,15 +100,15 @@ is_blank(const char *s)
 }
 
 /* Parses one export line into its table and item (a new reference in *item).
- * 0, or -1 with *why (caller frees). */
+ * 0, or -1 with *cause (caller frees). */
 static int
 import_parse_line(const char *text, size_t len, enum schema_table *table,
-    json_object **item, char **why)
+    json_object **item, char **cause)
 {
 	json_tokener *tok = json_tokener_new();
 	json_object *line, *tname = NULL, *it = NULL, *id = NULL, *key = NULL, *plain;
 	enum json_tokener_error jerr;
-	const char *cause = NULL;
+	const char *why = NULL;
 	int rc = -1;
 
 	*item = NULL;
@@ -116,43 +116,43 @@ import_parse_line(const char *text, size_t len, enum schema_table *table,
 	jerr = json_tokener_get_error(tok);
 	if (line == NULL || jerr != json_tokener_success ||
 	    !is_blank(text + json_tokener_get_parse_end(tok))) {
-		*why = xasprintf("invalid JSON: %s", line == NULL && jerr == json_tokener_continue ?
+		*cause = xasprintf("invalid JSON: %s", line == NULL && jerr == json_tokener_continue ?
 		    "unexpected end of line" : jerr != json_tokener_success ?
 		    json_tokener_error_desc(jerr) : "text after the object");
 		goto out;
 	}
 	if (!json_object_is_type(line, json_type_object)) {
-		*why = xstrdup("not a JSON object");
+		*cause = xstrdup("not a JSON object");
 		goto out;
 	}
 	json_object_object_foreach(line, field, value) {
 		(void)value;
 		if (strcmp(field, "table") != 0 && strcmp(field, "item") != 0) {
-			*why = xasprintf("unknown field \"%s\" (expected \"table\" and \"item\")", field);
+			*cause = xasprintf("unknown field \"%s\" (expected \"table\" and \"item\")", field);
 			goto out;
 		}
 	}
 	if (!json_object_object_get_ex(line, "table", &tname) ||
 	    !json_object_is_type(tname, json_type_string) ||
 	    schema_parse(json_object_get_string(tname), table) == -1) {
-		*why = xstrdup("\"table\" must be deliverables, metrics, updates or users");
+		*cause = xstrdup("\"table\" must be deliverables, metrics, updates or users");
 		goto out;
 	}
 	if (!json_object_object_get_ex(line, "item", &it) ||
 	    !json_object_is_type(it, json_type_object)) {
-		*why = xstrdup("\"item\" must be an object of AttributeValues");
+		*cause = xstrdup("\"item\" must be an object of AttributeValues");
 		goto out;
 	}
-	if ((plain = ddb_unmarshal_item(it, &cause)) == NULL) {
-		*why = xasprintf("\"item\" is not a valid DynamoDB item: %s",
-		    cause != NULL ? cause : "bad AttributeValue");
+	if ((plain = ddb_unmarshal_item(it, &why)) == NULL) {
+		*cause = xasprintf("\"item\" is not a valid DynamoDB item: %s",
+		    why != NULL ? why : "bad AttributeValue");
 		goto out;
 	}
 	json_object_put(plain);
 	if (!json_object_object_get_ex(it, SCHEMA_KEY, &id) ||
 	    !json_object_object_get_ex(id, schema_key_type(*table), &key) ||
 	    !json_object_is_type(key, json_type_string) || json_object_get_string_len(key) == 0) {
-		*why = xasprintf("item has no key \"id\" of type %s", schema_key_type(*table));
+		*cause = xasprintf("item has no key \"id\" of type %s", schema_key_type(*table));
 		goto out;
 	}
 	*item = json_object_get(it);

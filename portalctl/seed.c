@@ -44,8 +44,8 @@ static int
 cmd_seed(struct ctl *ctl, struct args *a)
 {
 	struct seed_result result;
-	struct ddb_error err;
-	char *path, *cause = NULL;
+	struct seed_error err;
+	char *path;
 	unsigned skipped = 0;
 	int rc;
 
@@ -59,15 +59,15 @@ cmd_seed(struct ctl *ctl, struct args *a)
 		free(path);
 		return EXIT_FAIL;
 	}
-	rc = seed_file(ctl->ddb, &ctl->cfg, path, a->force, time(NULL), &result, &err, &cause);
+	rc = seed_file(ctl->ddb, &ctl->cfg, path, a->force, time(NULL), &result, &err);
 	if (rc == -1) {
-		if (err.code[0] != '\0' && (ctl_store_unreachable(&err) ||
-		    strcmp(err.code, "ResourceNotFoundException") == 0 ||
-		    strcmp(err.code, "CredentialsError") == 0))
-			ctl_store_error(ctl, NULL, &err);
+		if (err.store.code[0] != '\0' && (ctl_store_unreachable(&err.store) ||
+		    strcmp(err.store.code, "ResourceNotFoundException") == 0 ||
+		    strcmp(err.store.code, "CredentialsError") == 0))
+			ctl_store_error(ctl, NULL, &err.store);
 		else
-			ctl_errorf("seed: %s", cause != NULL ? cause : "failed");
-		free(cause);
+			ctl_errorf("seed: %s", err.cause != NULL ? err.cause : "failed");
+		seed_error_reset(&err);
 		free(path);
 		return EXIT_FAIL;
 	}

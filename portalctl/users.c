@@ -6,9 +6,9 @@
 #include <json-c/json.h>
 
 #include "portalctl.h"
+#include "user.h"
 #include "util.h"
 
-static const char *const roles[] = { "admin", "team", "client" };
 
 /* Lists the users, sorted by id. */
 static int
@@ -35,11 +35,11 @@ cmd_users_list(struct ctl *ctl, struct args *a)
 
 	/* Replace each item by its plain form. */
 	for (size_t i = 0; i < n; i++) {
-		const char *cause = NULL;
-		json_object *plain = ddb_unmarshal_item(json_object_array_get_idx(items, i), &cause);
+		const char *why = NULL;
+		json_object *plain = ddb_unmarshal_item(json_object_array_get_idx(items, i), &why);
 
 		if (plain == NULL) {
-			ctl_errorf("%s: unreadable item: %s", ctl->cfg.table_users, cause != NULL ? cause : "?");
+			ctl_errorf("%s: unreadable item: %s", ctl->cfg.table_users, why != NULL ? why : "?");
 			json_object_put(items);
 			return EXIT_FAIL;
 		}
@@ -86,13 +86,14 @@ cmd_users_set_role(struct ctl *ctl, struct args *a)
 	const char *id = a->argv[0], *role = a->argv[1];
 	json_object *key, *extra, *names, *values, *old = NULL, *v;
 	struct ddb_error err;
-	bool known = false;
 	int rc;
 
-	for (size_t i = 0; i < ARRAY_LEN(roles); i++)
-		known = known || strcmp(role, roles[i]) == 0;
-	if (!known) {
-		ctl_errorf("users set-role: unknown role '%s' (admin, team or client)", role);
+	if (user_role_parse(role) == ROLE_NONE) {
+		struct buf list = BUF_INIT;
+
+		buf_join(&list, user_role_names);
+		ctl_errorf("users set-role: unknown role '%s' (one of %s)", role, list.data);
+		buf_free(&list);
 		return EXIT_USAGE;
 	}
 	if (ctl_open(ctl) == -1)

@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "httpc.h"
 #include "json_check.h"
 #include "log.h"
 #include "util.h"
@@ -72,10 +73,6 @@ struct auth_token {
 };
 
 /* Body of a JWKS fetch, bounded by AUTH_JWKS_MAX_BYTES. */
-struct auth_fetch_buf {
-	struct buf	b;
-	bool		too_large;
-};
 
 /* The default clock: wall time in seconds. */
 static int64_t
@@ -374,83 +371,57 @@ auth_jwks_parse(const char *text, size_t len, struct auth_keyset *ks)
 	return 0;
 }
 
-/* libcurl write callback: appends to the bounded buffer. */
-static size_t
-auth_fetch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct auth_fetch_buf *fb = userdata;
-	size_t len = size * nmemb;
-
-	if (fb->b.len + len > AUTH_JWKS_MAX_BYTES) {
-		fb->too_large = true;
-		return 0;
-	}
-	buf_append(&fb->b, ptr, len);
-	return len;
-}
-
-/* Downloads the JWKS and parses it into ks; 0, or -1 with *cause (static). */
+/* Downloads the JWKS and parses it into ks; 0, or -1 with *why (static). */
 static int
-auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char **cause)
+auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char **why)
 {
-	struct auth_fetch_buf fb = { .b = BUF_INIT, .too_large = false };
-	char errbuf[CURL_ERROR_SIZE] = "";
+	const struct httpc_options opt = {
+		.ca_bundle = auth->cfg->ca_bundle,
+		.protocols = "https,http,file",
+		.total_timeout_ms = AUTH_JWKS_TIMEOUT_MS,
+		.max_redirects = AUTH_JWKS_MAX_REDIRECTS,
+	};
+	struct httpc_response res;
 	const char *url = auth->cfg->jwks_url;
-	long status = 0;
 	CURLcode rc;
 	CURL *curl;
 	int ret = -1;
 
 	if (url == NULL || url[0] == '\0') {
-		*cause = "no JWKS URL configured";
+		*why = "no JWKS URL configured";
 		return -1;
 	}
-	if ((curl = curl_easy_init()) == NULL) {
-		*cause = "curl_easy_init failed";
+	if ((curl = httpc_easy_new()) == NULL) {
+		*why = "curl_easy_init failed";
 		return -1;
 	}
+	httpc_response_init(&res, AUTH_JWKS_MAX_BYTES);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the string forms */
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http,file");
-	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-#else
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP | CURLPROTO_FILE));
-	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
-#endif
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)AUTH_JWKS_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, auth_fetch_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &fb);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "turbotech-portal");
-	if (auth->cfg->ca_bundle != NULL)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, auth->cfg->ca_bundle);
-	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	(void)httpc_setup(curl, &opt);	/* no deadline: cannot fail */
+	httpc_attach(curl, &res);
+	rc = httpc_perform(curl, &res);
 	if (rc != CURLE_OK) {
-		*cause = fb.too_large ? "JWKS too large" : "JWKS transfer failed";
-		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("cause", *cause),
-		    LOG_S("curl", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc)));
+		*why = res.too_large ? "JWKS too large" : "JWKS transfer failed";
+		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("why", *why),
+		    LOG_S("curl", httpc_error(&res, rc)));
 		goto out;
 	}
 	/* file:// has no status; http(s) must answer 200. */
-	if (status != 0 && status != 200) {
-		*cause = "JWKS HTTP status not 200";
-		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_I("status", status));
+	if (res.status != 0 && res.status != 200) {
+		*why = "JWKS HTTP status not 200";
+		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_I("status", res.status));
 		goto out;
 	}
-	if (auth_jwks_parse(fb.b.data != NULL ? fb.b.data : "", fb.b.len, ks) == -1) {
-		*cause = "JWKS is not a JSON key set";
-		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("cause", *cause));
+	if (auth_jwks_parse(res.body.data != NULL ? res.body.data : "", res.body.len, ks) == -1) {
+		*why = "JWKS is not a JSON key set";
+		log_warn("auth: JWKS fetch failed", LOG_S("url", url), LOG_S("why", *why));
 		goto out;
 	}
 	log_info("auth: JWKS loaded", LOG_S("url", url), LOG_I("keys", ks->nkeys));
 	ret = 0;
 out:
 	curl_easy_cleanup(curl);
-	buf_free(&fb.b);
+	httpc_response_reset(&res);
 	return ret;
 }
 
@@ -460,7 +431,7 @@ static int
 auth_jwks_refresh(struct auth *auth)
 {
 	struct auth_keyset fresh, old;
-	const char *cause = NULL;
+	const char *why = NULL;
 	int64_t now, wait_s;
 	bool loaded;
 
@@ -478,7 +449,7 @@ auth_jwks_refresh(struct auth *auth)
 	auth->attempted = true;
 	auth->last_fetch_s = now;
 	atomic_fetch_add(&auth->fetch_count, 1);
-	if (auth_jwks_download(auth, &fresh, &cause) == -1) {
+	if (auth_jwks_download(auth, &fresh, &why) == -1) {
 		pthread_mutex_unlock(&auth->fetch_lock);
 		return -1;
 	}

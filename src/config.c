@@ -107,20 +107,6 @@ is_http_url(const char *s)
 	    (strncmp(s, "https://", 8) == 0 && s[8] != '\0');
 }
 
-/* Sets *cause and returns -1. */
-static int
-fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int
-fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Parses the URL in variable var once, with libcurl's URL API (the parser the
  * requests will use): its scheme must be one of schemes (comma list), http(s)
  * needs a host, and there is no query or fragment. -1 with *cause naming var. */
@@ -134,13 +120,13 @@ url_check(const char *var, const char *url, const char *schemes, char **cause)
 	int ret = -1;
 
 	if ((u = curl_url()) == NULL)
-		return fail(cause, "%s: cannot parse the URL (out of memory)", var);
+		return cause_set(cause, "%s: cannot parse the URL (out of memory)", var);
 	if ((rc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
-		fail(cause, "%s is not a usable URL: %s (got \"%s\")", var, curl_url_strerror(rc), url);
+		cause_set(cause, "%s is not a usable URL: %s (got \"%s\")", var, curl_url_strerror(rc), url);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || scheme == NULL) {
-		fail(cause, "%s has no scheme; it must be a %s URL (got \"%s\")", var, schemes, url);
+		cause_set(cause, "%s has no scheme; it must be a %s URL (got \"%s\")", var, schemes, url);
 		goto out;
 	}
 	/* The scheme is one whole item of the comma list. */
@@ -158,24 +144,24 @@ url_check(const char *var, const char *url, const char *schemes, char **cause)
 			else
 				buf_append(&names, p, 1);
 		}
-		fail(cause, "%s must be a URL with one of the schemes %s (got \"%s\")", var, names.data, url);
+		cause_set(cause, "%s must be a URL with one of the schemes %s (got \"%s\")", var, names.data, url);
 		buf_free(&names);
 		goto out;
 	}
 	if (strcmp(scheme, "file") != 0 &&
 	    (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL || *host == '\0')) {
-		fail(cause, "%s has no host (got \"%s\")", var, url);
+		cause_set(cause, "%s has no host (got \"%s\")", var, url);
 		goto out;
 	}
 	if (strcmp(scheme, "file") != 0 &&
 	    curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL &&
 	    (parse_long(port, 1, 65535, &port_n) == -1)) {
-		fail(cause, "%s has a port outside 1-65535 (got \"%s\")", var, url);
+		cause_set(cause, "%s has a port outside 1-65535 (got \"%s\")", var, url);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
-		fail(cause, "%s must not have a query or a fragment (got \"%s\")", var, url);
+		cause_set(cause, "%s must not have a query or a fragment (got \"%s\")", var, url);
 		goto out;
 	}
 	ret = 0;
@@ -197,10 +183,10 @@ load_store(struct config *cfg, char **cause)
 
 	cfg->env = env_dup("PORTAL_ENV", "dev");
 	if (!chars_ok(cfg->env, "-_"))
-		return fail(cause, "PORTAL_ENV must be letters, digits, '-' or '_' (got \"%s\")", cfg->env);
+		return cause_set(cause, "PORTAL_ENV must be letters, digits, '-' or '_' (got \"%s\")", cfg->env);
 	if ((v = env_value("PORTAL_TABLE_PREFIX")) != NULL) {
 		if (!chars_ok(v, "-_."))
-			return fail(cause, "PORTAL_TABLE_PREFIX may hold only letters, digits, '-', '_' and '.'");
+			return cause_set(cause, "PORTAL_TABLE_PREFIX may hold only letters, digits, '-', '_' and '.'");
 		cfg->table_prefix = xstrdup(v);
 	} else
 		cfg->table_prefix = xasprintf("turbotech-%s-", cfg->env);
@@ -215,7 +201,7 @@ load_store(struct config *cfg, char **cause)
 		v = env_value("AWS_DEFAULT_REGION");
 	cfg->region = xstrdup(v ? v : "us-east-1");
 	if (!chars_ok(cfg->region, "-"))
-		return fail(cause, "AWS_REGION is not a region name (got \"%s\")", cfg->region);
+		return cause_set(cause, "AWS_REGION is not a region name (got \"%s\")", cfg->region);
 
 	if ((v = env_value("AWS_ENDPOINT_URL_DYNAMODB")) != NULL) {
 		if (url_check("AWS_ENDPOINT_URL_DYNAMODB", v, "http,https", cause) == -1)
@@ -239,7 +225,7 @@ load_store(struct config *cfg, char **cause)
 	cfg->aws_secret_access_key = xstrdup(env_value("AWS_SECRET_ACCESS_KEY"));
 	cfg->aws_session_token = xstrdup(env_value("AWS_SESSION_TOKEN"));
 	if ((cfg->aws_access_key_id == NULL) != (cfg->aws_secret_access_key == NULL))
-		return fail(cause, "%s is set but %s is not",
+		return cause_set(cause, "%s is set but %s is not",
 		    cfg->aws_access_key_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 		    cfg->aws_access_key_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 	cfg->aws_profile = env_dup("AWS_PROFILE", "default");
@@ -280,7 +266,7 @@ load_auth(struct config *cfg, enum config_need need, char **cause)
 		while (len > 0 && cfg->auth0_domain[len - 1] == '/')
 			cfg->auth0_domain[--len] = '\0';
 		if (!chars_ok(cfg->auth0_domain, "-.:"))
-			return fail(cause, "AUTH0_DOMAIN must be a host name like tenant.us.auth0.com (got \"%s\")", v);
+			return cause_set(cause, "AUTH0_DOMAIN must be a host name like tenant.us.auth0.com (got \"%s\")", v);
 	}
 	cfg->audience = xstrdup(env_value("AUTH0_AUDIENCE"));
 	if ((v = env_value("AUTH_JWKS_URL")) != NULL) {
@@ -298,18 +284,18 @@ load_auth(struct config *cfg, enum config_need need, char **cause)
 		cfg->issuer = xasprintf("https://%s/", cfg->auth0_domain);
 	if (need & CONFIG_NEED_AUTH) {
 		if (cfg->jwks_url == NULL || cfg->issuer == NULL)
-			return fail(cause, "AUTH0_DOMAIN is required (or both AUTH_JWKS_URL and AUTH_ISSUER)");
+			return cause_set(cause, "AUTH0_DOMAIN is required (or both AUTH_JWKS_URL and AUTH_ISSUER)");
 		if (cfg->audience == NULL)
-			return fail(cause, "AUTH0_AUDIENCE is required");
+			return cause_set(cause, "AUTH0_AUDIENCE is required");
 	}
 	cfg->admins = split_list(env_value("PORTAL_ADMINS"));
 	cfg->cors_origins = split_list(env_value("CORS_ALLOW_ORIGINS"));
 	for (char **o = cfg->cors_origins; *o; o++) {
 		if (strcmp(*o, "*") == 0) {
 			if (strcmp(cfg->env, "dev") != 0)
-				return fail(cause, "CORS_ALLOW_ORIGINS: \"*\" is allowed only when PORTAL_ENV=dev");
+				return cause_set(cause, "CORS_ALLOW_ORIGINS: \"*\" is allowed only when PORTAL_ENV=dev");
 		} else if (!is_http_url(*o) || strchr(*o + 8, '/') != NULL)
-			return fail(cause, "CORS_ALLOW_ORIGINS: \"%s\" is not an origin like https://app.example.com", *o);
+			return cause_set(cause, "CORS_ALLOW_ORIGINS: \"%s\" is not an origin like https://app.example.com", *o);
 	}
 	return 0;
 }
@@ -325,13 +311,13 @@ load_digest(struct config *cfg, char **cause)
 	if (url == NULL && key == NULL && model == NULL)
 		return 0;
 	if (url == NULL)
-		return fail(cause, "DIGEST_API_URL is required when DIGEST_API_KEY or DIGEST_MODEL is set");
+		return cause_set(cause, "DIGEST_API_URL is required when DIGEST_API_KEY or DIGEST_MODEL is set");
 	if (url_check("DIGEST_API_URL", url, "http,https", cause) == -1)
 		return -1;
 	if (key == NULL)
-		return fail(cause, "DIGEST_API_KEY is required when DIGEST_API_URL is set");
+		return cause_set(cause, "DIGEST_API_KEY is required when DIGEST_API_URL is set");
 	if (model == NULL)
-		return fail(cause, "DIGEST_MODEL is required when DIGEST_API_URL is set");
+		return cause_set(cause, "DIGEST_MODEL is required when DIGEST_API_URL is set");
 	cfg->digest_api_url = xstrdup(url);
 	size_t len = strlen(cfg->digest_api_url);
 	while (len > 0 && cfg->digest_api_url[len - 1] == '/')
@@ -353,7 +339,7 @@ config_load(struct config *cfg, enum config_need need, char **cause)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	cfg->log_level = LOG_INFO;
 	if ((v = env_value("LOG_LEVEL")) != NULL && log_level_parse(v, &cfg->log_level) == -1)
-		return fail(cause, "LOG_LEVEL must be debug, info, warn or error (got \"%s\")", v);
+		return cause_set(cause, "LOG_LEVEL must be debug, info, warn or error (got \"%s\")", v);
 	log_set_level(cfg->log_level);
 	if (load_store(cfg, cause) == -1 || load_auth(cfg, need, cause) == -1 ||
 	    load_digest(cfg, cause) == -1)
@@ -361,7 +347,7 @@ config_load(struct config *cfg, enum config_need need, char **cause)
 	if ((v = env_value("PORTAL_CACHE_TTL_MS")) != NULL) {
 		long ttl;
 		if (parse_long(v, 0, CACHE_TTL_LIMIT_MS, &ttl) == -1)
-			return fail(cause, "PORTAL_CACHE_TTL_MS must be a number of milliseconds from 0 to %d (got \"%s\")",
+			return cause_set(cause, "PORTAL_CACHE_TTL_MS must be a number of milliseconds from 0 to %d (got \"%s\")",
 			    CACHE_TTL_LIMIT_MS, v);
 		cfg->cache_ttl_ms = (int)ttl;
 	}
@@ -369,7 +355,7 @@ config_load(struct config *cfg, enum config_need need, char **cause)
 	if ((v = env_value("PORTAL_REQUEST_TIMEOUT_MS")) != NULL) {
 		long budget;
 		if (parse_long(v, REQUEST_TIMEOUT_MIN_MS, REQUEST_TIMEOUT_MAX_MS, &budget) == -1)
-			return fail(cause, "PORTAL_REQUEST_TIMEOUT_MS must be a number of milliseconds from %d to %d (got \"%s\")",
+			return cause_set(cause, "PORTAL_REQUEST_TIMEOUT_MS must be a number of milliseconds from %d to %d (got \"%s\")",
 			    REQUEST_TIMEOUT_MIN_MS, REQUEST_TIMEOUT_MAX_MS, v);
 		cfg->request_timeout_ms = (int)budget;
 	}

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "creds.h"
+#include "httpc.h"
 #include "log.h"
 #include "util.h"
 
@@ -66,20 +67,6 @@ static void
 creds_clear(struct creds *c)
 {
 	OPENSSL_cleanse(c, sizeof *c);
-}
-
-/* Sets *cause (when wanted) to a formatted message. */
-static void __attribute__((format(printf, 2, 3)))
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	free(*cause);
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
 }
 
 /* Trims ASCII whitespace at both ends of s, in place; returns s. */
@@ -243,19 +230,6 @@ out:
 	return rc;
 }
 
-/* curl write callback: appends to a struct buf, refusing oversized bodies. */
-static size_t
-collect_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t len = size * nmemb;
-
-	if (b->len + len > CREDS_MAX_RESPONSE_BYTES)
-		return 0;
-	buf_append(b, data, len);
-	return len;
-}
-
 /* One HTTP request to a metadata endpoint with the short timeouts. headers is
  * NULL-terminated ("Name: value"). Fills body and *status; 0, or -1 with
  * *cause on a transport error. */
@@ -263,13 +237,19 @@ static int
 metadata_request(const struct config *cfg, const char *method, const char *url,
     const char *const *headers, struct buf *body, long *status, char **cause)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
+	const struct httpc_options opt = {
+		.ca_bundle = cfg->ca_bundle,
+		.connect_timeout_ms = CREDS_CONNECT_TIMEOUT_MS,
+		.total_timeout_ms = CREDS_TOTAL_TIMEOUT_MS,
+		.no_proxy = true,	/* link-local: never via a proxy */
+	};
+	struct httpc_response res;
 	struct curl_slist *list = NULL;
 	CURL *curl;
 	CURLcode rc;
 
-	if ((curl = curl_easy_init()) == NULL) {
-		set_cause(cause, "curl_easy_init failed");
+	if ((curl = httpc_easy_new()) == NULL) {
+		cause_set(cause, "curl_easy_init failed");
 		return -1;
 	}
 	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
@@ -282,25 +262,23 @@ metadata_request(const struct config *cfg, const char *method, const char *url,
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CREDS_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)CREDS_TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");	/* link-local: never via a proxy */
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	if (cfg->ca_bundle != NULL)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_bundle);
-	rc = curl_easy_perform(curl);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-	else
-		set_cause(cause, "%s %s: %s", method, url,
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+	(void)httpc_setup(curl, &opt);	/* no deadline: cannot fail */
+	httpc_response_init(&res, CREDS_MAX_RESPONSE_BYTES);
+	httpc_attach(curl, &res);
+	rc = httpc_perform(curl, &res);
+	/* The answer replaces body; what body held (a token) is wiped first. */
+	if (body->data != NULL)
+		OPENSSL_cleanse(body->data, body->cap);
+	buf_free(body);
+	if (rc == CURLE_OK) {
+		*status = res.status;
+		*body = res.body;
+	} else {
+		cause_set(cause, "%s %s: %s", method, url, httpc_error(&res, rc));
+		if (res.body.data != NULL)
+			OPENSSL_cleanse(res.body.data, res.body.cap);
+		httpc_response_reset(&res);
+	}
 	curl_slist_free_all(list);
 	curl_easy_cleanup(curl);
 	return rc == CURLE_OK ? 0 : -1;
@@ -333,7 +311,7 @@ check_full_uri(const char *uri, char **cause)
 	if (u == NULL || curl_url_set(u, CURLUPART_URL, uri, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		set_cause(cause, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL");
+		cause_set(cause, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL");
 		goto out;
 	}
 	if (host[0] == '[') {	/* IPv6 literal: compare without brackets */
@@ -346,7 +324,7 @@ check_full_uri(const char *uri, char **cause)
 	    (ascii_casecmp(scheme, "http") == 0 && container_host_allowed(host)))
 		rc = 0;
 	else
-		set_cause(cause, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a "
+		cause_set(cause, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a "
 		    "loopback/container address, not %s://%s", scheme, host);
 out:
 	curl_free(scheme);
@@ -364,7 +342,7 @@ read_token_file(const char *path, char **cause)
 	FILE *f = fopen(path, "r");
 
 	if (f == NULL) {
-		set_cause(cause, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path,
+		cause_set(cause, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", path,
 		    strerror(errno));
 		return NULL;
 	}
@@ -393,7 +371,7 @@ fetch_container(const struct config *cfg, struct creds *out, char **cause)
 		url = xasprintf("%s%s", CREDS_CONTAINER_HOST,
 		    cfg->container_credentials_relative_uri);
 	} else {
-		set_cause(cause, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must start with '/'");
+		cause_set(cause, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must start with '/'");
 		return -1;
 	}
 	if (cfg->container_authorization_token_file != NULL &&
@@ -405,7 +383,7 @@ fetch_container(const struct config *cfg, struct creds *out, char **cause)
 	}
 	if (token != NULL && *token != '\0') {
 		if (strpbrk(token, "\r\n") != NULL) {
-			set_cause(cause, "the container authorization token holds a line break");
+			cause_set(cause, "the container authorization token holds a line break");
 			goto out;
 		}
 		auth = xasprintf("Authorization: %s", token);
@@ -414,11 +392,11 @@ fetch_container(const struct config *cfg, struct creds *out, char **cause)
 	if (metadata_request(cfg, "GET", url, hdrs, &body, &status, cause) == -1)
 		goto out;
 	if (status != 200) {
-		set_cause(cause, "container credentials endpoint answered HTTP %ld", status);
+		cause_set(cause, "container credentials endpoint answered HTTP %ld", status);
 		goto out;
 	}
 	if (creds_parse_json(body.data, out) == -1) {
-		set_cause(cause, "container credentials endpoint sent no usable credentials");
+		cause_set(cause, "container credentials endpoint sent no usable credentials");
 		goto out;
 	}
 	snprintf(out->source, sizeof out->source, "container");
@@ -474,7 +452,7 @@ fetch_imds(const struct config *cfg, struct creds *out, char **cause)
 	if (metadata_request(cfg, "PUT", url, ttl_hdrs, &body, &status, cause) == -1)
 		goto out;
 	if (status != 200 || body.len == 0 || strpbrk(trim(body.data), "\r\n") != NULL) {
-		set_cause(cause, "IMDSv2 token request answered HTTP %ld", status);
+		cause_set(cause, "IMDSv2 token request answered HTTP %ld", status);
 		goto out;
 	}
 	tok_hdr = xasprintf("X-aws-ec2-metadata-token: %s", trim(body.data));
@@ -486,13 +464,13 @@ fetch_imds(const struct config *cfg, struct creds *out, char **cause)
 	if (metadata_request(cfg, "GET", url, tok_hdrs, &body, &status, cause) == -1)
 		goto out;
 	if (status != 200 || body.len == 0) {
-		set_cause(cause, "IMDS has no instance role (HTTP %ld)", status);
+		cause_set(cause, "IMDS has no instance role (HTTP %ld)", status);
 		goto out;
 	}
 	role = trim(body.data);
 	role[strcspn(role, "\r\n")] = '\0';	/* the first role listed */
 	if (!valid_role_name(role)) {
-		set_cause(cause, "IMDS returned an invalid role name");
+		cause_set(cause, "IMDS returned an invalid role name");
 		goto out;
 	}
 
@@ -502,11 +480,11 @@ fetch_imds(const struct config *cfg, struct creds *out, char **cause)
 	if (metadata_request(cfg, "GET", url, tok_hdrs, &body, &status, cause) == -1)
 		goto out;
 	if (status != 200 || body.len == 0) {
-		set_cause(cause, "IMDS role credentials answered HTTP %ld", status);
+		cause_set(cause, "IMDS role credentials answered HTTP %ld", status);
 		goto out;
 	}
 	if (creds_parse_json(body.data, out) == -1) {
-		set_cause(cause, "IMDS sent no usable credentials");
+		cause_set(cause, "IMDS sent no usable credentials");
 		goto out;
 	}
 	snprintf(out->source, sizeof out->source, "imds");
@@ -534,7 +512,7 @@ from_environment(const struct config *cfg, struct creds *out, char **cause)
 	if (!have_id && !have_secret)
 		return 0;
 	if (!have_id || !have_secret) {
-		set_cause(cause, "%s is set without %s",
+		cause_set(cause, "%s is set without %s",
 		    have_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 		    have_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 		return -1;
@@ -545,7 +523,7 @@ from_environment(const struct config *cfg, struct creds *out, char **cause)
 	    cfg->aws_secret_access_key, true) == -1 ||
 	    copy_field(out->session_token, sizeof out->session_token, cfg->aws_session_token, false) == -1) {
 		creds_clear(out);
-		set_cause(cause, "AWS credentials in the environment are too long");
+		cause_set(cause, "AWS credentials in the environment are too long");
 		return -1;
 	}
 	snprintf(out->source, sizeof out->source, "environment");
@@ -564,12 +542,12 @@ resolve_chain(const struct config *cfg, struct creds *out, char **cause)
 	case FILE_FOUND:
 		return 0;
 	case FILE_INCOMPLETE:
-		set_cause(cause, "profile %s in %s lacks aws_access_key_id or aws_secret_access_key",
+		cause_set(cause, "profile %s in %s lacks aws_access_key_id or aws_secret_access_key",
 		    profile, cfg->aws_shared_credentials_file);
 		return -1;
 	case FILE_NO_PROFILE:
 		if (strcmp(profile, CREDS_DEFAULT_PROFILE) != 0) {
-			set_cause(cause, "profile %s not found in %s", profile,
+			cause_set(cause, "profile %s not found in %s", profile,
 			    cfg->aws_shared_credentials_file);
 			return -1;
 		}
@@ -583,7 +561,7 @@ resolve_chain(const struct config *cfg, struct creds *out, char **cause)
 		return fetch_container(cfg, out, cause);
 	if (!cfg->ec2_metadata_disabled)
 		return fetch_imds(cfg, out, cause);
-	set_cause(cause, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+	cause_set(cause, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
 	    "a profile in the shared credentials file, or run with a container or instance role");
 	return -1;
 }

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "creds.h"
 #include "ddb.h"
+#include "httpc.h"
 #include "log.h"
 #include "sigv4.h"
 #include "util.h"
@@ -54,15 +55,12 @@ struct attempt {
 	struct curl_slist	*headers;
 	char			*body;
 	size_t			 body_len;
-	struct buf		 response;
-	bool			 too_large;
-	char			 errbuf[CURL_ERROR_SIZE];
+	struct httpc_response	 response;
 };
 
 static bool is_single_write(const char *op);
 
 static atomic_ulong ddb_total_requests;
-static pthread_once_t ddb_curl_once = PTHREAD_ONCE_INIT;
 
 /* Error codes that the SDKs treat as throttling (retried with backoff). */
 static const char *const ddb_throttling_codes[] = {
@@ -97,32 +95,41 @@ code_in(const char *code, const char *const *list, size_t n)
 	return false;
 }
 
-/* Initialises libcurl once per process. */
+/* Fills all of err: code, message and the retry decision for them. */
 static void
-curl_init_once(void)
+error_vset(struct ddb_error *err, int http_status, const char *code, const char *fmt,
+    va_list ap)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	memset(err, 0, sizeof *err);
+	err->http_status = http_status;
+	snprintf(err->code, sizeof err->code, "%s", code);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	err->retryable = ddb_error_retryable(http_status, code);
+	err->condition_failed = strcmp(code, "ConditionalCheckFailedException") == 0;
 }
 
-/* Fills err with a code, a message and the retry decision for them. */
-static void
-error_set(struct ddb_error *err, int http_status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void
+/* Fills err for a failure found by the caller rather than the store. */
+void
+ddb_error_set(struct ddb_error *err, int http_status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, http_status, code, fmt, ap);
+	va_end(ap);
+}
+
+/* ddb_error_set inside a call: the attempts made so far stay counted. */
+static void __attribute__((format(printf, 4, 5)))
 error_set(struct ddb_error *err, int http_status, const char *code, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 attempts = err->attempts;
 
-	memset(err, 0, sizeof *err);
-	err->attempts = attempts;
-	err->http_status = http_status;
-	snprintf(err->code, sizeof err->code, "%s", code);
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	error_vset(err, http_status, code, fmt, ap);
 	va_end(ap);
-	err->retryable = ddb_error_retryable(http_status, code);
-	err->condition_failed = strcmp(code, "ConditionalCheckFailedException") == 0;
+	err->attempts = attempts;
 }
 
 /* The retry decision of the SDKs' standard mode for this error. */
@@ -204,23 +211,23 @@ ddb_deadline(const struct ddb *ddb)
 	return ddb->deadline_ms;
 }
 
-/* Applies the options every easy handle of this ddb shares. */
+/* Applies the options every easy handle of this ddb shares: the shared
+ * connection cache, then the client policy (httpc). */
 static void
 easy_setup(struct ddb *ddb, CURL *easy)
 {
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	const struct httpc_options opt = {
+		.ca_bundle = ddb->cfg->ca_bundle,
+		.user_agent = DDB_USER_AGENT,
+		.connect_timeout_ms = DDB_CONNECT_TIMEOUT_MS,
+		.total_timeout_ms = DDB_TOTAL_TIMEOUT_MS,
+		.max_idle_s = DDB_MAX_IDLE_CONN_S,
+		.tcp_keepalive = true,
+		.http1_1 = true,
+	};
+
 	curl_easy_setopt(easy, CURLOPT_SHARE, ddb->share);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)DDB_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Servers close idle connections (node's default after 5 s): do not
-	 * reuse one that has been idle longer than DDB_MAX_IDLE_CONN_S. */
-	curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, (long)DDB_MAX_IDLE_CONN_S);
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, DDB_USER_AGENT);
-	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	if (ddb->cfg->ca_bundle != NULL && *ddb->cfg->ca_bundle != '\0')
-		curl_easy_setopt(easy, CURLOPT_CAINFO, ddb->cfg->ca_bundle);
+	(void)httpc_setup(easy, &opt);	/* no deadline here: it cannot fail */
 }
 
 /* Splits the endpoint URL into the Host header value and the path to sign. */
@@ -259,7 +266,6 @@ ddb_new(const struct config *cfg)
 	struct ddb	*ddb;
 	const char	*endpoint = cfg->endpoint;	/* config_load checked it, default included */
 
-	pthread_once(&ddb_curl_once, curl_init_once);
 	ddb = xcalloc(1, sizeof *ddb);
 	ddb->cfg = cfg;
 	if (endpoint == NULL || endpoint_parse(ddb, endpoint) == -1) {
@@ -267,7 +273,7 @@ ddb_new(const struct config *cfg)
 		goto fail;
 	}
 	if ((ddb->share = curl_share_init()) == NULL ||
-	    (ddb->easy = curl_easy_init()) == NULL)
+	    (ddb->easy = httpc_easy_new()) == NULL)
 		goto fail;
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
@@ -303,21 +309,6 @@ ddb_free(struct ddb *ddb)
 	free(ddb);
 }
 
-/* Collects the response body, refusing more than DDB_RESPONSE_MAX bytes. */
-static size_t
-attempt_write(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct attempt	*a = arg;
-	size_t		 len = size * nmemb;
-
-	if (a->response.len + len > DDB_RESPONSE_MAX) {
-		a->too_large = true;
-		return 0;
-	}
-	buf_append(&a->response, data, len);
-	return len;
-}
-
 /* Releases what one attempt allocated (the easy handle stays). */
 static void
 attempt_cleanup(struct attempt *a)
@@ -326,7 +317,7 @@ attempt_cleanup(struct attempt *a)
 	a->headers = NULL;
 	free(a->body);
 	a->body = NULL;
-	buf_free(&a->response);
+	httpc_response_reset(&a->response);
 }
 
 /* Adds "name: value" to the curl header list. */
@@ -357,17 +348,11 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 	struct kv		 hdr[DDB_SIGNED_HEADERS_MAX];
 	size_t			 nhdr = 0;
 	char			*cause = NULL, *target, amz_date[17];
-	int64_t			 timeout_ms = DDB_TOTAL_TIMEOUT_MS, left;
 	time_t			 t;
 
-	if (ddb->deadline_ms != 0) {
-		left = ddb->deadline_ms - now_ms();
-		if (left <= 0) {
-			error_set(err, 0, "TimeoutError", "deadline passed before %s was sent", op);
-			return -1;
-		}
-		if (left < timeout_ms)
-			timeout_ms = left;
+	if (httpc_set_timeout(a->easy, DDB_TOTAL_TIMEOUT_MS, ddb->deadline_ms) == -1) {
+		error_set(err, 0, "TimeoutError", "deadline passed before %s was sent", op);
+		return -1;
 	}
 	if (creds_get(ddb->cfg, &creds, &cause) == -1) {
 		error_set(err, 0, "CredentialsError", "%s", cause != NULL ? cause : "no credentials");
@@ -414,17 +399,12 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 	free(target);
 	explicit_bzero(&creds, sizeof creds);
 
-	a->errbuf[0] = '\0';
-	a->too_large = false;
 	curl_easy_setopt(a->easy, CURLOPT_URL, ddb->url);
 	curl_easy_setopt(a->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDS, a->body);
 	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->body_len);
 	curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, a->headers);
-	curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, attempt_write);
-	curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(a->easy, CURLOPT_ERRORBUFFER, a->errbuf);
-	curl_easy_setopt(a->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	httpc_attach(a->easy, &a->response);
 	ddb->requests++;
 	atomic_fetch_add(&ddb_total_requests, 1);
 	return 0;
@@ -493,19 +473,21 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op, CURLcode cc,
 	if (cc != CURLE_OK) {
 		long sent = 0;
 
-		if (a->too_large)
+		if (a->response.too_large)
 			error_set(err, 0, "InvalidResponse", "%s response over %d bytes", op,
 			    DDB_RESPONSE_MAX);
 		else
 			error_set(err, 0, cc == CURLE_OPERATION_TIMEDOUT ? "TimeoutError" : "NetworkError",
-			    "%s", a->errbuf[0] != '\0' ? a->errbuf : curl_easy_strerror(cc));
+			    "%s", httpc_error(&a->response, cc));
 		/* Bytes of the request on the wire: the store may have applied it. */
 		curl_easy_getinfo(a->easy, CURLINFO_REQUEST_SIZE, &sent);
-		err->outcome_unknown = (sent > 0 || a->too_large) && is_single_write(op);
+		err->outcome_unknown = (sent > 0 || a->response.too_large) && is_single_write(op);
 		return -1;
 	}
-	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
-	body = json_parse_body(a->response.data, a->response.len);
+	/* Read here too: the parallel path performs on the multi handle. */
+	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &a->response.status);
+	status = a->response.status;
+	body = json_parse_body(a->response.body.data, a->response.body.len);
 	if (status == 200) {
 		if (body == NULL || !json_object_is_type(body, json_type_object)) {
 			json_object_put(body);
@@ -563,6 +545,7 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body,
 		}
 		memset(&a, 0, sizeof a);
 		a.easy = ddb->easy;
+		httpc_response_init(&a.response, DDB_RESPONSE_MAX);
 		err->attempts = n;
 		if (attempt_prepare(ddb, &a, op, body, err) == -1) {
 			attempt_cleanup(&a);
@@ -570,7 +553,7 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body,
 				break;
 			continue;
 		}
-		cc = curl_easy_perform(a.easy);
+		cc = httpc_perform(a.easy, &a.response);
 		if (attempt_finish(ddb, &a, op, cc, response, err) == 0) {
 			attempt_cleanup(&a);
 			log_debug("ddb call", LOG_S("op", op), LOG_I("attempts", n),
@@ -644,7 +627,7 @@ static CURL *
 pool_handle(struct ddb *ddb, size_t i)
 {
 	if (ddb->pool[i] == NULL) {
-		if ((ddb->pool[i] = curl_easy_init()) == NULL) {
+		if ((ddb->pool[i] = httpc_easy_new()) == NULL) {
 			log_error("out of memory in curl_easy_init");
 			abort();
 		}
@@ -668,6 +651,7 @@ parallel_chunk(struct ddb *ddb, struct ddb_op *ops, size_t n, char **bodies)
 	for (i = 0; i < n; i++) {
 		memset(&a[i], 0, sizeof a[i]);
 		a[i].easy = pool_handle(ddb, i);
+		httpc_response_init(&a[i].response, DDB_RESPONSE_MAX);
 		result[i] = CURLE_FAILED_INIT;
 		ops[i].err.attempts = 1;
 		sent[i] = attempt_prepare(ddb, &a[i], ops[i].op, bodies[i], &ops[i].err) == 0;

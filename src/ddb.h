@@ -71,6 +71,11 @@ bool ddb_error_is_unavailable(const struct ddb_error *err);
 bool ddb_error_is_condition_failed(const struct ddb_error *err);
 /* The retry decision of the SDKs' standard mode for this error. */
 bool ddb_error_retryable(int http_status, const char *code);
+/* Fills all of err (earlier content dropped): status (0 when no store
+ * answered), code, the formatted message and the retry decision for them.
+ * The one way a layer above the store reports a failure in a ddb_error. */
+void ddb_error_set(struct ddb_error *err, int http_status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Backoff before attempt n+1 (n >= 1): full jitter, base DDB_BACKOFF_BASE_MS * 2^(n-1). */
 int64_t ddb_backoff_ms(int attempt);
 
@@ -147,13 +152,13 @@ int ddb_wait_table(struct ddb *ddb, const char *table, bool want_active, int tim
 
 /* Marshalling between plain JSON and AttributeValues. Numbers keep their exact
  * decimal text both ways. Return new objects (caller owns) or NULL on input
- * that cannot be represented (with *cause, a static string; cause may be NULL).
+ * that cannot be represented (with *why, a static string; why may be NULL).
  * ddb_unmarshal_value of {"NULL":true} is json-c's null, the NULL pointer, with
- * *cause set to NULL: tell it from a failure by *cause. */
-json_object *ddb_marshal_value(json_object *plain, const char **cause);
-json_object *ddb_marshal_item(json_object *plain_object, const char **cause);
-json_object *ddb_unmarshal_value(json_object *attribute_value, const char **cause);
-json_object *ddb_unmarshal_item(json_object *item, const char **cause);
+ * *why set to NULL: tell it from a failure by *why. */
+json_object *ddb_marshal_value(json_object *plain, const char **why);
+json_object *ddb_marshal_item(json_object *plain_object, const char **why);
+json_object *ddb_unmarshal_value(json_object *attribute_value, const char **why);
+json_object *ddb_unmarshal_item(json_object *item, const char **why);
 /* Shorthands for building AttributeValues. */
 json_object *ddb_av_s(const char *s);
 json_object *ddb_av_n(const char *decimal_text);

@@ -165,9 +165,9 @@ ddb_json_number(const char *decimal_text)
 }
 
 /* Writes the exact decimal text of a json-c int or double into out; -1 with
- * *cause for NaN, infinities and texts that are not numbers. */
+ * *why for NaN, infinities and texts that are not numbers. */
 static int
-number_text_of(json_object *num, char *out, size_t outlen, const char **cause)
+number_text_of(json_object *num, char *out, size_t outlen, const char **why)
 {
 	const char	*text;
 	double		 d;
@@ -180,18 +180,18 @@ number_text_of(json_object *num, char *out, size_t outlen, const char **cause)
 	}
 	d = json_object_get_double(num);
 	if (!isfinite(d)) {
-		*cause = "number is not finite (NaN or Infinity)";
+		*why = "number is not finite (NaN or Infinity)";
 		return -1;
 	}
 	/* A double parsed from JSON (or made with new_double_s) carries its text. */
 	text = json_object_get_userdata(num);
 	if (text != NULL) {
 		if (!number_text_valid(text) || !isfinite(strtod(text, NULL))) {
-			*cause = "number text is not a finite decimal";
+			*why = "number text is not a finite decimal";
 			return -1;
 		}
 		if (strlen(text) >= outlen) {
-			*cause = "number text too long";
+			*why = "number text too long";
 			return -1;
 		}
 		snprintf(out, outlen, "%s", text);
@@ -207,11 +207,11 @@ bool
 ddb_json_number_in_range(json_object *num)
 {
 	char		 text[DDB_NUMBER_TEXT_MAX + 1];
-	const char	*cause;
+	const char	*why;
 
 	if (!json_object_is_type(num, json_type_int) && !json_object_is_type(num, json_type_double))
 		return false;
-	return number_text_of(num, text, sizeof text, &cause) == 0 && ddb_number_text_in_range(text);
+	return number_text_of(num, text, sizeof text, &why) == 0 && ddb_number_text_in_range(text);
 }
 
 /* An AttributeValue {tag: value}; takes the reference to value. */
@@ -248,16 +248,16 @@ ddb_av_n_int(int64_t n)
 	return ddb_av_n(text);
 }
 
-static json_object *marshal_value(json_object *plain, int depth, const char **cause);
+static json_object *marshal_value(json_object *plain, int depth, const char **why);
 
 /* Marshals every member of a plain object into a new map of AttributeValues. */
 static json_object *
-marshal_members(json_object *plain, int depth, const char **cause)
+marshal_members(json_object *plain, int depth, const char **why)
 {
 	json_object	*map = json_object_new_object(), *av;
 
 	json_object_object_foreach(plain, key, value) {
-		if ((av = marshal_value(value, depth + 1, cause)) == NULL) {
+		if ((av = marshal_value(value, depth + 1, why)) == NULL) {
 			json_object_put(map);
 			return NULL;
 		}
@@ -268,14 +268,14 @@ marshal_members(json_object *plain, int depth, const char **cause)
 
 /* Marshals one plain JSON value at nesting depth into a new AttributeValue. */
 static json_object *
-marshal_value(json_object *plain, int depth, const char **cause)
+marshal_value(json_object *plain, int depth, const char **why)
 {
 	json_object	*list, *av, *members;
 	char		 text[DDB_NUMBER_TEXT_MAX + 1];
 	size_t		 i, n;
 
 	if (depth > DDB_MARSHAL_DEPTH_MAX) {
-		*cause = "value nested too deeply";
+		*why = "value nested too deeply";
 		return NULL;
 	}
 	switch (json_object_get_type(plain)) {
@@ -285,10 +285,10 @@ marshal_value(json_object *plain, int depth, const char **cause)
 		return av_wrap("BOOL", json_object_new_boolean(json_object_get_boolean(plain)));
 	case json_type_int:
 	case json_type_double:
-		if (number_text_of(plain, text, sizeof text, cause) == -1)
+		if (number_text_of(plain, text, sizeof text, why) == -1)
 			return NULL;
 		if (!ddb_number_text_in_range(text)) {
-			*cause = "number outside DynamoDB's range (38 digits, 1E-130 to 9.99E+125)";
+			*why = "number outside DynamoDB's range (38 digits, 1E-130 to 9.99E+125)";
 			return NULL;
 		}
 		return ddb_av_n(text);
@@ -296,14 +296,14 @@ marshal_value(json_object *plain, int depth, const char **cause)
 		return av_wrap("S", json_object_new_string_len(json_object_get_string(plain),
 		    json_object_get_string_len(plain)));
 	case json_type_object:
-		if ((members = marshal_members(plain, depth, cause)) == NULL)
+		if ((members = marshal_members(plain, depth, why)) == NULL)
 			return NULL;
 		return av_wrap("M", members);
 	case json_type_array:
 		list = json_object_new_array();
 		n = json_object_array_length(plain);
 		for (i = 0; i < n; i++) {
-			av = marshal_value(json_object_array_get_idx(plain, i), depth + 1, cause);
+			av = marshal_value(json_object_array_get_idx(plain, i), depth + 1, why);
 			if (av == NULL) {
 				json_object_put(list);
 				return NULL;
@@ -312,45 +312,45 @@ marshal_value(json_object *plain, int depth, const char **cause)
 		}
 		return av_wrap("L", list);
 	}
-	*cause = "unsupported JSON type";
+	*why = "unsupported JSON type";
 	return NULL;
 }
 
-/* Marshals a plain JSON value into a new AttributeValue; NULL with *cause. */
+/* Marshals a plain JSON value into a new AttributeValue; NULL with *why. */
 json_object *
-ddb_marshal_value(json_object *plain, const char **cause)
+ddb_marshal_value(json_object *plain, const char **why)
 {
 	const char	*ignored;
 
-	if (cause == NULL)
-		cause = &ignored;
-	return marshal_value(plain, 0, cause);
+	if (why == NULL)
+		why = &ignored;
+	return marshal_value(plain, 0, why);
 }
 
 /* Marshals a plain JSON object into a new item (a map of AttributeValues). */
 json_object *
-ddb_marshal_item(json_object *plain_object, const char **cause)
+ddb_marshal_item(json_object *plain_object, const char **why)
 {
 	const char	*ignored;
 
-	if (cause == NULL)
-		cause = &ignored;
+	if (why == NULL)
+		why = &ignored;
 	if (!json_object_is_type(plain_object, json_type_object)) {
-		*cause = "an item must be a JSON object";
+		*why = "an item must be a JSON object";
 		return NULL;
 	}
-	return marshal_members(plain_object, 0, cause);
+	return marshal_members(plain_object, 0, why);
 }
 
 /* Unmarshals a SS or NS array into a new plain array (numbers when numeric). */
 static json_object *
-unmarshal_set(json_object *set, bool numeric, const char **cause)
+unmarshal_set(json_object *set, bool numeric, const char **why)
 {
 	json_object	*out, *member, *value;
 	size_t		 i, n;
 
 	if (!json_object_is_type(set, json_type_array)) {
-		*cause = "a set must be an array";
+		*why = "a set must be an array";
 		return NULL;
 	}
 	out = json_object_new_array();
@@ -358,12 +358,12 @@ unmarshal_set(json_object *set, bool numeric, const char **cause)
 	for (i = 0; i < n; i++) {
 		member = json_object_array_get_idx(set, i);
 		if (!json_object_is_type(member, json_type_string)) {
-			*cause = "a set member must be a string";
+			*why = "a set member must be a string";
 			goto fail;
 		}
 		if (numeric) {
 			if ((value = ddb_json_number(json_object_get_string(member))) == NULL) {
-				*cause = "malformed number in NS";
+				*why = "malformed number in NS";
 				goto fail;
 			}
 		} else
@@ -376,21 +376,21 @@ fail:
 	return NULL;
 }
 
-static int unmarshal_value(json_object *av, int depth, json_object **out, const char **cause);
+static int unmarshal_value(json_object *av, int depth, json_object **out, const char **why);
 
 /* Unmarshals every AttributeValue of a map into a new plain object. */
 static json_object *
-unmarshal_members(json_object *map, int depth, const char **cause)
+unmarshal_members(json_object *map, int depth, const char **why)
 {
 	json_object	*out, *value;
 
 	if (!json_object_is_type(map, json_type_object)) {
-		*cause = "a map must be a JSON object";
+		*why = "a map must be a JSON object";
 		return NULL;
 	}
 	out = json_object_new_object();
 	json_object_object_foreach(map, key, av) {
-		if (unmarshal_value(av, depth + 1, &value, cause) == -1) {
+		if (unmarshal_value(av, depth + 1, &value, why) == -1) {
 			json_object_put(out);
 			return NULL;
 		}
@@ -401,20 +401,20 @@ unmarshal_members(json_object *map, int depth, const char **cause)
 
 /* Unmarshals a list of AttributeValues into a new plain array. */
 static json_object *
-unmarshal_list(json_object *list, int depth, const char **cause)
+unmarshal_list(json_object *list, int depth, const char **why)
 {
 	json_object	*out, *value;
 	size_t		 i, n;
 
 	if (!json_object_is_type(list, json_type_array)) {
-		*cause = "a list must be a JSON array";
+		*why = "a list must be a JSON array";
 		return NULL;
 	}
 	out = json_object_new_array();
 	n = json_object_array_length(list);
 	for (i = 0; i < n; i++) {
 		if (unmarshal_value(json_object_array_get_idx(list, i), depth + 1, &value,
-		    cause) == -1) {
+		    why) == -1) {
 			json_object_put(out);
 			return NULL;
 		}
@@ -424,20 +424,20 @@ unmarshal_list(json_object *list, int depth, const char **cause)
 }
 
 /* Unmarshals one AttributeValue at nesting depth into *out (json-c's NULL for
- * a JSON null); 0, or -1 with *cause. */
+ * a JSON null); 0, or -1 with *why. */
 static int
-unmarshal_value(json_object *av, int depth, json_object **out, const char **cause)
+unmarshal_value(json_object *av, int depth, json_object **out, const char **why)
 {
 	json_object	*payload = NULL;
 	const char	*tag = NULL;
 
 	*out = NULL;
 	if (depth > DDB_MARSHAL_DEPTH_MAX) {
-		*cause = "value nested too deeply";
+		*why = "value nested too deeply";
 		return -1;
 	}
 	if (!json_object_is_type(av, json_type_object) || json_object_object_length(av) != 1) {
-		*cause = "an AttributeValue must be an object with one type tag";
+		*why = "an AttributeValue must be an object with one type tag";
 		return -1;
 	}
 	json_object_object_foreach(av, key, v) {
@@ -452,7 +452,7 @@ unmarshal_value(json_object *av, int depth, json_object **out, const char **caus
 		if (!json_object_is_type(payload, json_type_string))
 			goto malformed;
 		if ((*out = ddb_json_number(json_object_get_string(payload))) == NULL) {
-			*cause = "malformed number in N";
+			*why = "malformed number in N";
 			return -1;
 		}
 	} else if (strcmp(tag, "BOOL") == 0) {
@@ -464,52 +464,52 @@ unmarshal_value(json_object *av, int depth, json_object **out, const char **caus
 			goto malformed;
 		*out = NULL;	/* json-c's null */
 	} else if (strcmp(tag, "M") == 0) {
-		if ((*out = unmarshal_members(payload, depth, cause)) == NULL)
+		if ((*out = unmarshal_members(payload, depth, why)) == NULL)
 			return -1;
 	} else if (strcmp(tag, "L") == 0) {
-		if ((*out = unmarshal_list(payload, depth, cause)) == NULL)
+		if ((*out = unmarshal_list(payload, depth, why)) == NULL)
 			return -1;
 	} else if (strcmp(tag, "SS") == 0 || strcmp(tag, "NS") == 0) {
-		if ((*out = unmarshal_set(payload, tag[0] == 'N', cause)) == NULL)
+		if ((*out = unmarshal_set(payload, tag[0] == 'N', why)) == NULL)
 			return -1;
 	} else if (strcmp(tag, "B") == 0 || strcmp(tag, "BS") == 0) {
-		*cause = "binary attributes are not supported";
+		*why = "binary attributes are not supported";
 		return -1;
 	} else {
-		*cause = "unknown AttributeValue type tag";
+		*why = "unknown AttributeValue type tag";
 		return -1;
 	}
 	return 0;
 malformed:
-	*cause = "malformed AttributeValue";
+	*why = "malformed AttributeValue";
 	return -1;
 }
 
 /* Unmarshals one AttributeValue into a new plain JSON value. json-c's null is
- * the NULL pointer, so {"NULL":true} gives NULL with *cause NULL; a failure
- * gives NULL with *cause set. */
+ * the NULL pointer, so {"NULL":true} gives NULL with *why NULL; a failure
+ * gives NULL with *why set. */
 json_object *
-ddb_unmarshal_value(json_object *attribute_value, const char **cause)
+ddb_unmarshal_value(json_object *attribute_value, const char **why)
 {
 	json_object	*out;
 	const char	*ignored;
 
-	if (cause == NULL)
-		cause = &ignored;
-	*cause = NULL;
-	if (unmarshal_value(attribute_value, 0, &out, cause) == -1)
+	if (why == NULL)
+		why = &ignored;
+	*why = NULL;
+	if (unmarshal_value(attribute_value, 0, &out, why) == -1)
 		return NULL;
 	return out;
 }
 
 /* Unmarshals an item (a map of AttributeValues) into a new plain object. */
 json_object *
-ddb_unmarshal_item(json_object *item, const char **cause)
+ddb_unmarshal_item(json_object *item, const char **why)
 {
 	const char	*ignored;
 
-	if (cause == NULL)
-		cause = &ignored;
-	*cause = NULL;
-	return unmarshal_members(item, 0, cause);
+	if (why == NULL)
+		why = &ignored;
+	*why = NULL;
+	return unmarshal_members(item, 0, why);
 }

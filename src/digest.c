@@ -10,7 +10,6 @@
 #include "config.h"
 #include "digest.h"
 #include "digest_int.h"
-#include "handlers.h"
 #include "log.h"
 #include "model.h"
 #include "model_metrics.h"

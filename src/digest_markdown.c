@@ -9,7 +9,6 @@
 
 #include "digest.h"
 #include "digest_int.h"
-#include "handlers.h"
 #include "model.h"
 #include "util.h"
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
+#include "user.h"
 #include "config.h"
 #include "handlers.h"
 #include "model_dashboard.h"

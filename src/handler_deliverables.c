@@ -39,7 +39,7 @@ validate_fields_or_reply(struct response *res, json_object *body, bool creating,
 	    field_string_or_reply(res, body, "owner", OWNER_MAX_LEN, false, &owner) == -1)
 		return -1;
 	if (creating) {
-		if (field_int_or_reply(res, body, "id", 1, 999999999999L, false, &id, &has_id) == -1)
+		if (field_int_or_reply(res, body, "id", 1, ID_MAX, false, &id, &has_id) == -1)
 			return -1;
 		if (has_id)
 			json_object_object_add(out, "id", json_object_new_int64(id));
@@ -70,6 +70,8 @@ validate_fields_or_reply(struct response *res, json_object *body, bool creating,
 	return 0;
 }
 
+static const char *const list_params[] = { "month", "status", NULL };
+
 /* GET /api/deliverables?month=&status= */
 void
 handle_deliverables_list(struct request *req, struct response *res)
@@ -79,27 +81,14 @@ handle_deliverables_list(struct request *req, struct response *res)
 	json_object *items, *root;
 	long month = 0;
 
-	for (size_t i = 0; i < req->nquery; i++) {
-		if (strcmp(req->query[i].name, "month") != 0 && strcmp(req->query[i].name, "status") != 0) {
-			response_error(res, 400, "validation_error", "%s: unknown query parameter", req->query[i].name);
-			return;
-		}
-	}
+	if (query_known_or_reply(req, res, list_params) == -1)
+		return;
 	if (month_s != NULL && parse_long(month_s, 1, MONTH_MAX, &month) == -1) {
 		response_error(res, 400, "validation_error", "month: must be an integer between 1 and %d", MONTH_MAX);
 		return;
 	}
-	if (status != NULL) {
-		const char *const *s;
-		for (s = deliverable_statuses; *s; s++)
-			if (strcmp(*s, status) == 0)
-				break;
-		if (*s == NULL) {
-			response_error(res, 400, "validation_error",
-			    "status: must be one of NOT_STARTED, IN_PROGRESS, COMPLETED, BLOCKED");
-			return;
-		}
-	}
+	if (status != NULL && value_one_of_or_reply(res, "status", status, deliverable_statuses) == -1)
+		return;
 	if (deliverables_list(req->app->ddb, req->app->cfg, month, status, &items, &err) != MODEL_OK) {
 		reply_store_error(res, &err);
 		return;

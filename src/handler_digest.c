@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
+#include "user.h"
 #include "config.h"
 #include "digest.h"
 #include "digest_publish.h"
@@ -16,16 +16,11 @@
 static int
 days_or_reply(struct request *req, struct response *res, long *days)
 {
-	size_t seen = 0;
+	static const char *const params[] = { "days", NULL };
 
-	for (size_t i = 0; i < req->nquery; i++) {
-		if (strcmp(req->query[i].name, "days") != 0) {
-			response_error(res, 400, "validation_error", "%s: unknown query parameter", req->query[i].name);
-			return -1;
-		}
-		seen++;
-	}
-	if (seen > 1) {
+	if (query_known_or_reply(req, res, params) == -1)
+		return -1;
+	if (req->nquery > 1) {
 		response_error(res, 400, "validation_error", "days: given more than once");
 		return -1;
 	}

@@ -10,7 +10,6 @@
 #define NAME_MAX_LEN		200
 #define DESCRIPTION_MAX_LEN	5000
 #define UNIT_MAX_LEN		50
-#define METRIC_ID_MAX		999999999999L
 
 static const char *const create_fields[] = {
 	"id", "name", "description", "unit", "baseline_value", "current_value", "target_value",
@@ -59,7 +58,7 @@ validate_id_or_reply(struct response *res, json_object *body, json_object *out)
 	bool has_id;
 	long id;
 
-	if (field_int_or_reply(res, body, "id", 1, METRIC_ID_MAX, false, &id, &has_id) == -1)
+	if (field_int_or_reply(res, body, "id", 1, ID_MAX, false, &id, &has_id) == -1)
 		return -1;
 	if (has_id)
 		json_object_object_add(out, "id", json_object_new_int64(id));
@@ -96,10 +95,10 @@ handle_metrics_list(struct request *req, struct response *res)
 	struct ddb_error err;
 	json_object *items, *views, *root;
 
-	if (req->nquery > 0) {
-		response_error(res, 400, "validation_error", "%s: unknown query parameter", req->query[0].name);
+	static const char *const no_params[] = { NULL };
+
+	if (query_known_or_reply(req, res, no_params) == -1)
 		return;
-	}
 	if (metrics_list(req->app->ddb, req->app->cfg, &items, &err) != MODEL_OK) {
 		reply_store_error(res, &err);
 		return;

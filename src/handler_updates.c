@@ -6,13 +6,12 @@
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
+#include "user.h"
 #include "config.h"
 #include "handlers.h"
 #include "model_deliverables.h"
 #include "model_updates.h"
 
-#define DELIVERABLE_ID_MAX	999999999999L
 
 static const char *const create_fields[] = {
 	"title", "body", "type", "deliverable_id", NULL
@@ -49,12 +48,10 @@ list_query_or_reply(struct request *req, struct response *res, long *limit, json
 
 	*limit = UPDATES_LIMIT_DEFAULT;
 	*start_key = NULL;
-	for (size_t i = 0; i < req->nquery; i++) {
-		if (strcmp(req->query[i].name, "limit") != 0 && strcmp(req->query[i].name, "cursor") != 0) {
-			response_error(res, 400, "validation_error", "%s: unknown query parameter", req->query[i].name);
-			return -1;
-		}
-	}
+	static const char *const params[] = { "limit", "cursor", NULL };
+
+	if (query_known_or_reply(req, res, params) == -1)
+		return -1;
 	if (limit_s != NULL && (!isdigit((unsigned char)limit_s[0]) ||
 	    parse_long(limit_s, 1, UPDATES_LIMIT_MAX, limit) == -1)) {
 		response_error(res, 400, "validation_error", "limit: must be an integer between 1 and %d",
@@ -155,7 +152,7 @@ validate_create_or_reply(struct request *req, struct response *res, json_object 
 	    field_string_or_reply(res, req->json, "title", UPDATES_TITLE_MAX, true, &title) == -1 ||
 	    field_string_or_reply(res, req->json, "body", UPDATES_BODY_MAX, true, &body) == -1 ||
 	    field_enum_or_reply(res, req->json, "type", updates_types, true, &type) == -1 ||
-	    field_int_or_reply(res, req->json, "deliverable_id", 1, DELIVERABLE_ID_MAX, false,
+	    field_int_or_reply(res, req->json, "deliverable_id", 1, ID_MAX, false,
 	    &deliverable_id, &has_deliverable) == -1)
 		return -1;
 	if (has_deliverable) {

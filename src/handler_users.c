@@ -2,15 +2,14 @@
 #include <string.h>
 
 #include "app.h"
-#include "auth.h"
 #include "ddb.h"
 #include "handlers.h"
 #include "model_users.h"
+#include "user.h"
 
 #define USER_ID_MAX_LEN	256
 
 static const char *const update_fields[] = { "role", NULL };
-static const char *const role_names[] = { "admin", "team", "client", NULL };
 
 /* GET /api/users/me */
 void
@@ -20,7 +19,7 @@ handle_users_me(struct request *req, struct response *res)
 	struct user *stored = NULL;
 
 	/* The stored profile (with created_at); the cached one when the read fails over. */
-	if (users_get(req->app->ddb, req->app->cfg, req->user->id, &stored, &err) == -1) {
+	if (users_get(req->app->ddb, req->app->cfg, req->user->id, &stored, &err) != MODEL_OK) {
 		reply_store_error(res, &err);
 		return;
 	}
@@ -35,7 +34,7 @@ handle_users_list(struct request *req, struct response *res)
 	struct ddb_error err;
 	json_object *items, *root;
 
-	if (users_list(req->app->ddb, req->app->cfg, &items, &err) == -1) {
+	if (users_list(req->app->ddb, req->app->cfg, &items, &err) != MODEL_OK) {
 		reply_store_error(res, &err);
 		return;
 	}
@@ -58,13 +57,16 @@ handle_users_update(struct request *req, struct response *res)
 	}
 	if (fields_known_or_reply(res, req->json, update_fields) == -1 ||
 	    patch_body_or_reply(res, req->json, update_fields) == -1 ||
-	    field_enum_or_reply(res, req->json, "role", role_names, true, &role) == -1)
+	    field_enum_or_reply(res, req->json, "role", user_role_names, true, &role) == -1)
 		return;
-	if (users_set_role(req->app->ddb, req->app->cfg, id, role_parse(role), &updated, &err) == -1) {
-		if (ddb_error_is_condition_failed(&err))
-			response_error(res, 404, "not_found", "user %s not found", id);
-		else
-			reply_store_error(res, &err);
+	switch (users_set_role(req->app->ddb, req->app->cfg, id, user_role_parse(role), &updated, &err)) {
+	case MODEL_OK:
+		break;
+	case MODEL_NOT_FOUND:
+		response_error(res, 404, "not_found", "user %s not found", id);
+		return;
+	default:
+		reply_store_error(res, &err);
 		return;
 	}
 	response_json(res, 200, updated);

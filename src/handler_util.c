@@ -13,7 +13,6 @@
 #include "handlers.h"
 #include "log.h"
 
-#define RETRY_AFTER_SECONDS "1"
 
 /* 503 for an unavailable store, 400 for a value the store refused, 500 otherwise. */
 void
@@ -32,7 +31,7 @@ reply_store_error(struct response *res, const struct ddb_error *err)
 		log_warn("store unavailable", LOG_S("code", err->code), LOG_S("detail", err->message),
 		    LOG_I("http_status", err->http_status), LOG_I("attempts", err->attempts));
 		response_error(res, 503, "unavailable", "the data store is unavailable; retry shortly");
-		response_set_header(res, "Retry-After", RETRY_AFTER_SECONDS);
+		response_set_header(res, "Retry-After", HTTP_RETRY_AFTER_STORE_S);
 		return;
 	}
 	log_error("store error", LOG_S("code", err->code), LOG_S("detail", err->message),
@@ -115,12 +114,10 @@ handle_numeric_delete(struct request *req, struct response *res, const char *wha
 int
 param_id_or_reply(struct request *req, struct response *res, size_t idx, long *out)
 {
-	const char *s = idx < req->nparams ? req->params[idx] : NULL;
+	const char *s = idx < req->nparams ? req->params[idx] : NULL, *why;
 
-	/* Canonical decimal only: no sign, no leading zero, no exponent. */
-	if (s == NULL || s[0] < '1' || s[0] > '9' || s[strspn(s, "0123456789")] != '\0' ||
-	    parse_long(s, 1, 999999999999L, out) == -1) {
-		response_error(res, 400, "validation_error", "id: must be a positive integer");
+	if (parse_id(s, out, &why) == -1) {
+		response_error(res, 400, "validation_error", "id: %s", why);
 		return -1;
 	}
 	return 0;
@@ -170,7 +167,7 @@ expected_version_or_reply(struct request *req, struct response *res, json_object
 		}
 		memcpy(tmp, h, len);
 		tmp[len] = '\0';
-		if (!isdigit((unsigned char)tmp[0]) || parse_long(tmp, 1, 999999999999L, &hv) == -1) {
+		if (!isdigit((unsigned char)tmp[0]) || parse_long(tmp, 1, ID_MAX, &hv) == -1) {
 			response_error(res, 400, "validation_error", "If-Match: must be a version like \"3\"");
 			return -1;
 		}
@@ -320,21 +317,48 @@ int
 field_enum_or_reply(struct response *res, json_object *obj, const char *field,
     const char *const *allowed, bool required, const char **out)
 {
-	struct buf list = BUF_INIT;
-
 	if (field_string_or_reply(res, obj, field, 64, required, out) == -1)
 		return -1;
 	if (*out == NULL)
 		return 0;
-	for (const char *const *a = allowed; *a; a++)
-		if (strcmp(*a, *out) == 0)
-			return 0;
-	for (const char *const *a = allowed; *a; a++)
-		buf_printf(&list, "%s%s", list.len ? ", " : "", *a);
-	response_error(res, 400, "validation_error", "%s: must be one of %s", field, list.data);
+	if (value_one_of_or_reply(res, field, *out, allowed) == -1) {
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* value (not NULL) is one of allowed; else 400 "name: must be one of A, B". */
+int
+value_one_of_or_reply(struct response *res, const char *name, const char *value,
+    const char *const *allowed)
+{
+	struct buf list = BUF_INIT;
+	const char *why;
+
+	if (parse_one_of(value, allowed, &why) == 0)
+		return 0;
+	buf_join(&list, allowed);
+	response_error(res, 400, "validation_error", "%s: must be one of %s", name, list.data);
 	buf_free(&list);
-	*out = NULL;
 	return -1;
+}
+
+/* Every query parameter is one of allowed (NULL-terminated, may be empty);
+ * else 400 naming the first unknown one. */
+int
+query_known_or_reply(struct request *req, struct response *res, const char *const *allowed)
+{
+	const char *why;
+
+	for (size_t i = 0; i < req->nquery; i++) {
+		if (parse_one_of(req->query[i].name, allowed, &why) == -1) {
+			response_error(res, 400, "validation_error", "%s: unknown query parameter",
+			    req->query[i].name);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* A calendar date YYYY-MM-DD that exists. */
@@ -403,32 +427,6 @@ patch_body_or_reply(struct response *res, json_object *obj, const char *const *f
 		}
 	}
 	return 0;
-}
-
-/* One decimal, halves away from zero (with a guard against binary noise). */
-double
-round1(double v)
-{
-	double scaled = v * 10.0;
-	double r = round(scaled);
-
-	/* 42.05 may be 420.49999...: nudge values within 1e-9 of a half. */
-	if (fabs(scaled - trunc(scaled)) > 0.5 - 1e-9 && fabs(scaled - trunc(scaled)) < 0.5)
-		r = trunc(scaled) + (scaled > 0 ? 1 : -1);
-	return r / 10.0;
-}
-
-/* A number that prints with at most one decimal. */
-json_object *
-json_round1(double v)
-{
-	char text[64];
-	double r = round1(v);
-
-	if (r == trunc(r))
-		return json_object_new_int64((int64_t)r);
-	snprintf(text, sizeof text, "%.1f", r);
-	return json_object_new_double_s(r, text);
 }
 
 /* An earlier attempt's id (Idempotency-Key) as the numeric "id" of item. */

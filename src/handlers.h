@@ -104,15 +104,17 @@ int field_enum_or_reply(struct response *res, json_object *obj, const char *fiel
     const char *const *allowed, bool required, const char **out);
 int field_date_or_reply(struct response *res, json_object *obj, const char *field,
     bool required, const char **out);
+/* value (not NULL) is one of allowed (NULL-terminated); else 400
+ * "name: must be one of A, B, C" and -1. */
+int value_one_of_or_reply(struct response *res, const char *name, const char *value,
+    const char *const *allowed);
+/* Every query parameter is one of allowed (NULL-terminated; { NULL } takes
+ * none); else 400 "<name>: unknown query parameter" and -1. */
+int query_known_or_reply(struct request *req, struct response *res, const char *const *allowed);
 /* Rejects any key not in allowed (NULL-terminated); 400 naming the key. */
 int fields_known_or_reply(struct response *res, json_object *obj, const char *const *allowed);
 /* Rejects {} (naming the updatable fields, NULL-terminated) and null values
  * (PATCH bodies). */
 int patch_body_or_reply(struct response *res, json_object *obj, const char *const *fields);
-
-/* Rounds to one decimal, halves away from zero. */
-double round1(double v);
-/* A JSON number with one decimal at most ("42.1", "100"). */
-json_object *json_round1(double v);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "http.h"
 
 /* Zeroes a request. */
@@ -30,6 +29,12 @@ request_reset(struct request *req)
 {
 	if (req == NULL)
 		return;
+	while (req->ndefers > 0) {
+		struct request_defer_entry *d = &req->defers[--req->ndefers];
+
+		d->fn(d->arg);
+	}
+	free(req->defers);
 	free(req->method);
 	free(req->path);
 	free(req->raw_query);
@@ -43,10 +48,22 @@ request_reset(struct request *req)
 	free(req->idempotent_id);
 	for (size_t i = 0; i < req->nparams; i++)
 		free(req->params[i]);
-	user_free(req->user);
 	if (req->json != NULL)
 		json_object_put(req->json);
 	request_init(req);
+}
+
+/* Registers fn(arg) to run at request_reset, in reverse order. */
+void
+request_defer(struct request *req, void (*fn)(void *), void *arg)
+{
+	if (req->ndefers == req->defers_cap) {
+		req->defers_cap = req->defers_cap != 0 ? req->defers_cap * 2 : 4;
+		req->defers = xrealloc(req->defers, req->defers_cap * sizeof(*req->defers));
+	}
+	req->defers[req->ndefers].fn = fn;
+	req->defers[req->ndefers].arg = arg;
+	req->ndefers++;
 }
 
 /* Upper-cases and stores the method. */

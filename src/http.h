@@ -15,14 +15,18 @@
 #define MAX_QUERY_PARAMS	32
 #define MAX_PATH_PARAMS		4
 #define REQUEST_ID_MAX		64
-
-struct kv {
-	char	*name;
-	char	*value;
-};
+/* Seconds a client waits before retrying after the store answered 503. */
+#define HTTP_RETRY_AFTER_STORE_S	"1"
 
 struct user;
 struct app;
+
+/* A cleanup registered on a request (like lwan's coro_defer): fn(arg) runs
+ * when the request is reset, the last registered first. */
+struct request_defer_entry {
+	void	(*fn)(void *);
+	void	*arg;
+};
 
 struct request {
 	char		*method;		/* "GET", ... */
@@ -45,7 +49,9 @@ struct request {
 	char		 request_id[REQUEST_ID_MAX + 1];
 	char		*params[MAX_PATH_PARAMS];	/* {id} segments, decoded */
 	size_t		 nparams;
-	struct user	*user;			/* the authenticated caller */
+	struct user	*user;			/* the authenticated caller; the
+						 * layer that sets it registers its
+						 * free with request_defer */
 	json_object	*json;			/* parsed body when the route takes one */
 	struct app	*app;			/* per-thread context (store handle, config) */
 	int64_t		 started_ms;
@@ -59,6 +65,10 @@ struct request {
 	const char	*route_pattern;		/* the matched route's pattern, like
 						 * "/api/metrics/{id}" (static); NULL
 						 * when no route matched the path */
+
+	struct request_defer_entry *defers;	/* owned; run by request_reset */
+	size_t		 ndefers;
+	size_t		 defers_cap;
 };
 
 struct response {
@@ -68,9 +78,14 @@ struct response {
 	struct buf	 body;
 };
 
-/* Lifecycle: init zeroes; reset frees everything the request owns. NULL-safe. */
+/* Lifecycle: init zeroes; reset runs the defer list (last registered first),
+ * then frees everything the request owns. NULL-safe. */
 void request_init(struct request *req);
 void request_reset(struct request *req);
+/* Registers fn(arg) to run when the request is reset: whatever a layer above
+ * http attaches to the request (the caller's user, ...) is released this way,
+ * so http never needs to know its type. */
+void request_defer(struct request *req, void (*fn)(void *), void *arg);
 void request_set_method(struct request *req, const char *method);
 /* Sets the path (raw, not decoded) and splits off a query when path has '?'. */
 void request_set_path(struct request *req, const char *raw_path);

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "app.h"
-#include "auth.h"
+#include "user.h"
 #include "config.h"
 #include "ddb.h"
 #include "handlers.h"
@@ -120,10 +120,10 @@ static void
 replay(struct response *res, json_object *raw)
 {
 	json_object *av, *saved, *v, *headers;
-	const char *cause;
+	const char *why;
 
 	if (!json_object_object_get_ex(raw, "response", &av) ||
-	    (saved = ddb_unmarshal_value(av, &cause)) == NULL) {
+	    (saved = ddb_unmarshal_value(av, &why)) == NULL) {
 		response_error(res, 500, "internal", "internal error");
 		return;
 	}
@@ -271,7 +271,7 @@ static json_object *
 saved_response(const struct response *res)
 {
 	json_object *plain = json_object_new_object(), *headers = json_object_new_object(), *av;
-	const char *cause;
+	const char *why;
 
 	json_object_object_add(plain, "status", json_object_new_int(res->status));
 	if (res->body.len > 0)
@@ -284,7 +284,7 @@ saved_response(const struct response *res)
 			json_object_object_add(headers, *h, json_object_new_string(v));
 	}
 	json_object_object_add(plain, "headers", headers);
-	av = ddb_marshal_value(plain, &cause);
+	av = ddb_marshal_value(plain, &why);
 	json_object_put(plain);
 	return av;
 }

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "schema.h"
+#include "user.h"
 #include "util.h"
 
 #define MIGRATE_ID_HEX_MAX	0xffffffffLL	/* legacy ids that fit 8 hex digits */
@@ -33,13 +34,12 @@ static const char *const deliverable_statuses[] = {
 static const char *const update_types[] = {
 	"progress", "milestone", "blocker", "announcement", "digest", NULL
 };
-static const char *const user_roles[] = { "admin", "team", "client", NULL };
 
 /* --- numbers, times, ids ------------------------------------------------ */
 
 /* Exact decimal normalisation; see migrate.h. */
 char *
-migrate_decimal(const char *text, const char **cause)
+migrate_decimal(const char *text, const char **why)
 {
 	const char *p = text;
 	char digits[MIGRATE_DECIMAL_DIGITS + 1];
@@ -49,7 +49,7 @@ migrate_decimal(const char *text, const char **cause)
 	struct buf out = BUF_INIT;
 
 	if (text == NULL || *text == '\0') {
-		*cause = "not a number";
+		*why = "not a number";
 		return NULL;
 	}
 	if (*p == '-' || *p == '+')
@@ -76,7 +76,7 @@ migrate_decimal(const char *text, const char **cause)
 		}
 		/* A non-zero digit: the zeros before it are significant. */
 		if (ndigits + trailing_zeros + 1 > MIGRATE_DECIMAL_DIGITS) {
-			*cause = "more than 38 significant digits";
+			*why = "more than 38 significant digits";
 			return NULL;
 		}
 		memset(digits + ndigits, '0', trailing_zeros);
@@ -85,7 +85,7 @@ migrate_decimal(const char *text, const char **cause)
 		digits[ndigits++] = *p;
 	}
 	if (!seen_digit) {
-		*cause = "not a finite number";
+		*why = "not a finite number";
 		return NULL;
 	}
 	if (*p == 'e' || *p == 'E') {
@@ -94,19 +94,19 @@ migrate_decimal(const char *text, const char **cause)
 
 		p++;
 		if (!isdigit((unsigned char)*p) && !((*p == '-' || *p == '+') && isdigit((unsigned char)p[1]))) {
-			*cause = "not a number";
+			*why = "not a number";
 			return NULL;
 		}
 		e = strtol(p, &end, 10);
 		if (e > 100000 || e < -100000) {
-			*cause = "magnitude beyond what DynamoDB holds";
+			*why = "magnitude beyond what DynamoDB holds";
 			return NULL;
 		}
 		exponent = e;
 		p = end;
 	}
 	if (*p != '\0') {
-		*cause = "not a number";
+		*why = "not a number";
 		return NULL;
 	}
 	if (ndigits == 0)
@@ -114,11 +114,11 @@ migrate_decimal(const char *text, const char **cause)
 	point += exponent;
 	/* The most significant digit is 10^(point - 1). */
 	if (point - 1 > MIGRATE_EXPONENT_MAX) {
-		*cause = "magnitude above 10^125, more than DynamoDB holds";
+		*why = "magnitude above 10^125, more than DynamoDB holds";
 		return NULL;
 	}
 	if (point - 1 < MIGRATE_EXPONENT_MIN) {
-		*cause = "magnitude below 10^-130, less than DynamoDB holds";
+		*why = "magnitude below 10^-130, less than DynamoDB holds";
 		return NULL;
 	}
 	if (negative)
@@ -241,8 +241,8 @@ canonical_bytes(struct buf *b, const char *s)
 static void
 canonical_number(struct buf *b, const char *s)
 {
-	const char *cause;
-	char *n = migrate_decimal(s, &cause);
+	const char *why;
+	char *n = migrate_decimal(s, &why);
 
 	canonical_bytes(b, n != NULL ? n : s);
 	free(n);
@@ -254,12 +254,12 @@ canonical_set(struct buf *b, json_object *members, bool numbers)
 {
 	size_t n = json_object_is_type(members, json_type_array) ? json_object_array_length(members) : 0;
 	char **v = xcalloc(n + 1, sizeof *v);
-	const char *cause;
+	const char *why;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *s = json_object_get_string(json_object_array_get_idx(members, i));
 
-		v[i] = numbers ? migrate_decimal(s, &cause) : NULL;
+		v[i] = numbers ? migrate_decimal(s, &why) : NULL;
 		if (v[i] == NULL)
 			v[i] = xstrdup(s != NULL ? s : "");
 	}
@@ -472,13 +472,13 @@ add_enum(struct mapping *m, const char *name, const char *value, const char *con
 static int
 add_number(struct mapping *m, json_object *into, const char *name, const char *value, bool required)
 {
-	const char *cause;
+	const char *why;
 	char *n;
 
 	if (value == NULL)
 		return required ? refuse(m, name, "missing") : 0;
-	if ((n = migrate_decimal(value, &cause)) == NULL)
-		return refuse(m, name, "%.64s%s: %s", value, strlen(value) > 64 ? "..." : "", cause);
+	if ((n = migrate_decimal(value, &why)) == NULL)
+		return refuse(m, name, "%.64s%s: %s", value, strlen(value) > 64 ? "..." : "", why);
 	json_object_object_add(into, name, ddb_av_n(n));
 	free(n);
 	return 0;
@@ -587,7 +587,7 @@ migrate_map_user(const struct migrate_user_row *r, char **cause)
 		add_string(&m, m.item, "id", r->auth0_id, true);
 	add_string(&m, m.item, "email", r->email, false);
 	add_string(&m, m.item, "name", r->name, false);
-	add_enum(&m, "role", r->role, user_roles);
+	add_enum(&m, "role", r->role, user_role_names);
 	add_time(&m, m.item, "created_at", r->created_at, true);
 	add_time(&m, m.item, "last_seen_at", r->last_login_at, false);
 	return finish(&m, cause);
@@ -1520,7 +1520,7 @@ static char *
 key_string(json_object *item)
 {
 	json_object *av, *v;
-	const char *cause;
+	const char *why;
 	char *n, *out;
 
 	if (!json_object_object_get_ex(item, SCHEMA_KEY, &av))
@@ -1528,7 +1528,7 @@ key_string(json_object *item)
 	if (json_object_object_get_ex(av, "S", &v))
 		return xasprintf("S:%s", json_object_get_string(v));
 	if (json_object_object_get_ex(av, "N", &v)) {
-		n = migrate_decimal(json_object_get_string(v), &cause);
+		n = migrate_decimal(json_object_get_string(v), &why);
 		out = xasprintf("N:%s", n != NULL ? n : json_object_get_string(v));
 		free(n);
 		return out;

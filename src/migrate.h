@@ -103,7 +103,7 @@ json_object *migrate_map_update(const struct migrate_update_row *row,
  * (static) when it is not a finite number or DynamoDB cannot hold it (more
  * than 38 significant digits, magnitude beyond 10^125 or below 10^-130).
  * Accepts an exponent ("1.5E+3"). Caller frees. */
-char *migrate_decimal(const char *text, const char **cause);
+char *migrate_decimal(const char *text, const char **why);
 /* PostgreSQL's timestamptz text in UTC ("2026-01-30 17:00:00.5+00") as RFC
  * 3339 to the second ("2026-01-30T17:00:00Z", the fraction dropped); -1 for
  * anything else (infinity, BC, years past 9999, another offset). */

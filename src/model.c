@@ -1,11 +1,13 @@
 /* model.c - operations shared by the tables keyed by a numeric id. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
+#include "config.h"
 #include "log.h"
 #include "model.h"
 #include "util.h"
@@ -25,9 +27,9 @@ static const char *const internal_attrs[] = { MODEL_ATTR_MIGRATED_HASH };
 
 /* Unmarshals an item and drops the internal attributes. */
 json_object *
-model_unmarshal(json_object *raw, const char **cause)
+model_unmarshal(json_object *raw, const char **why)
 {
-	json_object *item = ddb_unmarshal_item(raw, cause);
+	json_object *item = ddb_unmarshal_item(raw, why);
 
 	for (size_t i = 0; item != NULL && i < ARRAY_LEN(internal_attrs); i++)
 		json_object_object_del(item, internal_attrs[i]);
@@ -40,7 +42,7 @@ model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
     struct ddb_error *err)
 {
 	json_object *key = num_key(id), *raw = NULL;
-	const char *cause;
+	const char *why;
 	int rc;
 
 	*item = NULL;
@@ -50,10 +52,10 @@ model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
 		return MODEL_ERROR;
 	if (raw == NULL)
 		return MODEL_NOT_FOUND;
-	*item = model_unmarshal(raw, &cause);
+	*item = model_unmarshal(raw, &why);
 	json_object_put(raw);
 	if (*item == NULL) {
-		model_marshal_error(err, "UnmarshalError", "item", cause);
+		ddb_error_set(err, 0, "UnmarshalError", "%s: %s", "item", why);
 		return MODEL_ERROR;
 	}
 	return MODEL_OK;
@@ -96,17 +98,17 @@ static json_object *
 unmarshal_all(json_object *raw, struct ddb_error *err)
 {
 	json_object *out = json_object_new_array();
-	const char *cause;
+	const char *why;
 
 	for (size_t i = 0; i < json_object_array_length(raw); i++) {
 		json_object *item;
 
 		if (model_is_reserved(json_object_array_get_idx(raw, i)))
 			continue;
-		item = model_unmarshal(json_object_array_get_idx(raw, i), &cause);
+		item = model_unmarshal(json_object_array_get_idx(raw, i), &why);
 		if (item == NULL) {
 			json_object_put(out);
-			model_marshal_error(err, "UnmarshalError", "item", cause);
+			ddb_error_set(err, 0, "UnmarshalError", "%s: %s", "item", why);
 			return NULL;
 		}
 		json_object_array_add(out, item);
@@ -167,9 +169,7 @@ model_is_reserved(json_object *item)
 void
 model_unavailable(struct ddb_error *err, const char *why)
 {
-	memset(err, 0, sizeof *err);
-	snprintf(err->code, sizeof err->code, "TimeoutError");
-	snprintf(err->message, sizeof err->message, "%s", why);
+	ddb_error_set(err, 0, "TimeoutError", "%s", why);
 }
 
 /* Full jitter: random in [0, min(cap, base * 2^(round-1))]. */
@@ -216,13 +216,13 @@ model_put_new(struct ddb *ddb, const char *table, json_object *item, bool id_is_
     struct ddb_error *err)
 {
 	json_object *av, *key, *raw = NULL, *stored;
-	const char *cause;
+	const char *why;
 	enum model_rc result = MODEL_OK;
 	int round;
 
-	av = ddb_marshal_item(item, &cause);
+	av = ddb_marshal_item(item, &why);
 	if (av == NULL) {
-		model_marshal_error(err, "MarshalError", "item", cause);
+		ddb_error_set(err, 0, "MarshalError", "%s: %s", "item", why);
 		return MODEL_ERROR;
 	}
 	if (put_if_absent(ddb, table, av, err) == 0)
@@ -245,7 +245,7 @@ model_put_new(struct ddb *ddb, const char *table, json_object *item, bool id_is_
 		json_object_put(key);
 		if (raw == NULL)
 			continue;	/* gone again meanwhile: put once more */
-		stored = ddb_unmarshal_item(raw, &cause);
+		stored = ddb_unmarshal_item(raw, &why);
 		json_object_put(raw);
 		raw = NULL;
 		result = id_is_mine || (stored != NULL && same_value(stored, item)) ?
@@ -265,16 +265,16 @@ model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
     struct ddb_error *err)
 {
 	json_object *key, *id, *raw = NULL, *stored;
-	const char *cause;
+	const char *why;
 	enum model_rc rc = model_put_new(ddb, table, item, true, err);
 
 	if (rc != MODEL_CONFLICT)
 		return rc;
 	/* The earlier attempt's write was applied: answer with what it stored. */
 	key = json_object_new_object();
-	if ((id = ddb_marshal_value(json_object_object_get(item, "id"), &cause)) == NULL) {
+	if ((id = ddb_marshal_value(json_object_object_get(item, "id"), &why)) == NULL) {
 		json_object_put(key);
-		model_marshal_error(err, "MarshalError", "id", cause);
+		ddb_error_set(err, 0, "MarshalError", "id: %s", why);
 		return MODEL_ERROR;
 	}
 	json_object_object_add(key, "id", id);
@@ -282,10 +282,10 @@ model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
 	json_object_put(key);
 	if (rc != MODEL_OK || raw == NULL)
 		return rc == MODEL_OK ? MODEL_CONFLICT : rc;
-	stored = model_unmarshal(raw, &cause);
+	stored = model_unmarshal(raw, &why);
 	json_object_put(raw);
 	if (stored == NULL) {
-		model_marshal_error(err, "UnmarshalError", "item", cause);
+		ddb_error_set(err, 0, "UnmarshalError", "item: %s", why);
 		return MODEL_ERROR;
 	}
 	json_object_object_foreach(stored, name, value)
@@ -323,7 +323,7 @@ max_id(struct ddb *ddb, const char *table, long *out, struct ddb_error *err)
 
 		if (json_object_object_get_ex(json_object_array_get_idx(raw, i), "id", &id) &&
 		    json_object_object_get_ex(id, "N", &n) &&
-		    parse_long(json_object_get_string(n), 0, 999999999999L, &v) == 0 && v > *out)
+		    parse_long(json_object_get_string(n), 0, ID_MAX, &v) == 0 && v > *out)
 			*out = v;
 	}
 	json_object_put(raw);
@@ -382,10 +382,10 @@ counter_next(struct ddb *ddb, const char *table, long *id, struct ddb_error *err
 		if (ddb_update_item(ddb, table, key, extra, &attrs, err) == 0) {
 			if (json_object_object_get_ex(attrs, MODEL_COUNTER_ATTR, &next) &&
 			    json_object_object_get_ex(next, "N", &n) &&
-			    parse_long(json_object_get_string(n), 1, 999999999999L, id) == 0)
+			    parse_long(json_object_get_string(n), 1, ID_MAX, id) == 0)
 				result = MODEL_OK;
 			else
-				model_marshal_error(err, "InvalidResponse", MODEL_COUNTER_ATTR, "not a number");
+				ddb_error_set(err, 0, "InvalidResponse", "%s: %s", MODEL_COUNTER_ATTR, "not a number");
 			break;
 		}
 		if (err->outcome_unknown)
@@ -438,7 +438,7 @@ versioned_set(struct ddb *ddb, const char *table, long id, json_object *set, lon
 	json_object *extra = json_object_new_object(), *names = json_object_new_object();
 	json_object *values = json_object_new_object(), *key = num_key(id), *attrs = NULL;
 	struct buf expr = BUF_INIT;
-	const char *cause;
+	const char *why;
 	enum model_rc result = MODEL_OK;
 
 	*updated = NULL;
@@ -468,8 +468,8 @@ versioned_set(struct ddb *ddb, const char *table, long id, json_object *set, lon
 		result = ddb_error_is_condition_failed(err) ? MODEL_CONFLICT : MODEL_ERROR;
 		goto out;
 	}
-	if ((*updated = model_unmarshal(attrs, &cause)) == NULL) {
-		model_marshal_error(err, "UnmarshalError", "item", cause);
+	if ((*updated = model_unmarshal(attrs, &why)) == NULL) {
+		ddb_error_set(err, 0, "UnmarshalError", "%s: %s", "item", why);
 		result = MODEL_ERROR;
 	}
 out:
@@ -640,15 +640,15 @@ int
 model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
     json_object *values, struct ddb_error *err)
 {
-	const char *cause = NULL;
+	const char *why = NULL;
 	int n = 0;
 
 	json_object_object_foreach(changes, field, value) {
-		json_object *av = ddb_marshal_value(value, &cause);
+		json_object *av = ddb_marshal_value(value, &why);
 		char name[16], val[16];
 
 		if (av == NULL) {
-			model_marshal_error(err, "MarshalError", field, cause ? cause : "cannot be stored");
+			ddb_error_set(err, 0, "MarshalError", "%s: %s", field, why ? why : "cannot be stored");
 			return -1;
 		}
 		snprintf(name, sizeof name, "#f%d", n);
@@ -659,15 +659,6 @@ model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
 		n++;
 	}
 	return 0;
-}
-
-/* Fills err for a (un)marshalling failure. */
-void
-model_marshal_error(struct ddb_error *err, const char *code, const char *field, const char *cause)
-{
-	memset(err, 0, sizeof *err);
-	snprintf(err->code, sizeof err->code, "%s", code);
-	snprintf(err->message, sizeof err->message, "%s: %s", field, cause);
 }
 
 /* DeleteItem with attribute_exists(id) (and the version when expected). */
@@ -759,4 +750,23 @@ model_string(json_object *item, const char *field)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+static _Atomic int64_t model_healthy_until_ms;
+
+/* One DescribeTable, unless a recent one succeeded. */
+int
+model_store_check(struct ddb *ddb, const struct config *cfg, struct ddb_error *err)
+{
+	json_object *description = NULL;
+	int64_t now = mono_ms();
+	int rc;
+
+	if (now < model_healthy_until_ms)
+		return 0;
+	rc = ddb_describe_table(ddb, cfg->table_deliverables, &description, err);
+	json_object_put(description);
+	if (rc == 0)
+		model_healthy_until_ms = now + MODEL_HEALTH_CACHE_MS;
+	return rc;
 }

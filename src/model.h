@@ -35,8 +35,8 @@ enum model_rc {
 #define MODEL_ATTR_MIGRATED_HASH	"migrated_hash"
 
 /* An AttributeValue item (borrowed) as a plain item without the internal
- * attributes: a new object (caller owns), or NULL with *cause (static). */
-json_object *model_unmarshal(json_object *raw, const char **cause);
+ * attributes: a new object (caller owns), or NULL with *why (static). */
+json_object *model_unmarshal(json_object *raw, const char **why);
 
 /* One item by numeric id; *item (plain, caller owns) or MODEL_NOT_FOUND. */
 enum model_rc model_get_num(struct ddb *ddb, const char *table, long id,
@@ -96,9 +96,6 @@ void model_sort_by(json_object *items, const char *field);
  * marshalled. */
 int model_set_clauses(json_object *changes, struct buf *expr, json_object *names,
     json_object *values, struct ddb_error *err);
-/* Fills err for a (un)marshalling failure of field. */
-void model_marshal_error(struct ddb_error *err, const char *code, const char *field,
-    const char *cause);
 /* Current UTC time as RFC 3339, as a new json string. */
 json_object *model_now(void);
 /* An integer field of a plain item, or def. */
@@ -107,5 +104,15 @@ long model_int(json_object *item, const char *field, long def);
 double model_double(json_object *item, const char *field, double def);
 /* A string field (borrowed) or NULL. */
 const char *model_string(json_object *item, const char *field);
+
+/* A healthy store answer is reused this long by every thread of the process,
+ * so that load balancers polling /api/health do not load the store. */
+#define MODEL_HEALTH_CACHE_MS	1000
+
+struct config;
+/* Checks the store: one DescribeTable of the deliverables table proves the
+ * endpoint, the credentials and the table (a success is remembered for
+ * MODEL_HEALTH_CACHE_MS). 0, or -1 with err filled. */
+int model_store_check(struct ddb *ddb, const struct config *cfg, struct ddb_error *err);
 
 #endif

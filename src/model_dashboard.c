@@ -14,7 +14,7 @@ static enum model_rc
 collect(struct ddb *ddb, struct ddb_op *op, json_object **out, struct ddb_error *err)
 {
 	json_object *items, *last, *raw = NULL;
-	const char *cause;
+	const char *why;
 
 	*out = json_object_new_array();
 	if (json_object_object_get_ex(op->response, "LastEvaluatedKey", &last)) {
@@ -32,7 +32,7 @@ collect(struct ddb *ddb, struct ddb_op *op, json_object **out, struct ddb_error 
 
 		if (model_is_reserved(json_object_array_get_idx(items, i)))
 			continue;
-		item = model_unmarshal(json_object_array_get_idx(items, i), &cause);
+		item = model_unmarshal(json_object_array_get_idx(items, i), &why);
 		if (item != NULL)
 			json_object_array_add(*out, item);
 	}

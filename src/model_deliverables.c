@@ -40,7 +40,7 @@ deliverables_list(struct ddb *ddb, const struct config *cfg, long month, const c
 {
 	json_object *req = json_object_new_object(), *values = json_object_new_object();
 	json_object *names = json_object_new_object(), *raw = NULL;
-	const char *cause;
+	const char *why;
 	int rc;
 
 	*items = NULL;
@@ -78,7 +78,7 @@ deliverables_list(struct ddb *ddb, const struct config *cfg, long month, const c
 
 		if (model_is_reserved(json_object_array_get_idx(raw, i)))
 			continue;
-		item = model_unmarshal(json_object_array_get_idx(raw, i), &cause);
+		item = model_unmarshal(json_object_array_get_idx(raw, i), &why);
 		if (item != NULL)
 			json_object_array_add(*items, item);
 	}

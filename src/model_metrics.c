@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "handlers.h"
 #include "model_metrics.h"
 #include "util.h"
 

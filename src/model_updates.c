@@ -18,15 +18,6 @@ const char *const updates_types[] = {
 	"progress", "milestone", "blocker", "announcement", "digest", NULL
 };
 
-/* Sets err for a (un)marshalling failure. */
-static void
-set_marshal_error(struct ddb_error *err, const char *code, const char *cause)
-{
-	memset(err, 0, sizeof *err);
-	snprintf(err->code, sizeof err->code, "%s", code);
-	snprintf(err->message, sizeof err->message, "%s", cause);
-}
-
 /* {"id":{"S":"<id>"}} */
 static json_object *
 string_key(const char *id)
@@ -71,7 +62,7 @@ updates_list(struct ddb *ddb, const struct config *cfg, long limit, json_object 
 	json_object *req = json_object_new_object(), *names = json_object_new_object();
 	json_object *values = json_object_new_object(), *got = json_object_new_array();
 	json_object *last_key = NULL;
-	const char *cause;
+	const char *why;
 	size_t want = (size_t)limit + 1;
 	enum model_rc result = MODEL_OK;
 
@@ -86,9 +77,9 @@ updates_list(struct ddb *ddb, const struct config *cfg, long limit, json_object 
 	json_object_object_add(req, "ExpressionAttributeValues", json_object_get(values));
 	json_object_object_add(req, "ScanIndexForward", json_object_new_boolean(0));
 	if (start_key != NULL) {
-		json_object *raw = ddb_marshal_item(start_key, &cause);
+		json_object *raw = ddb_marshal_item(start_key, &why);
 		if (raw == NULL) {
-			set_marshal_error(err, "MarshalError", cause);
+			ddb_error_set(err, 0, "MarshalError", "%s", why);
 			result = MODEL_ERROR;
 			goto out;
 		}
@@ -107,10 +98,10 @@ updates_list(struct ddb *ddb, const struct config *cfg, long limit, json_object 
 			goto out;
 		}
 		for (size_t i = 0; i < json_object_array_length(page); i++) {
-			json_object *item = model_unmarshal(json_object_array_get_idx(page, i), &cause);
+			json_object *item = model_unmarshal(json_object_array_get_idx(page, i), &why);
 			if (item == NULL) {
 				json_object_put(page);
-				set_marshal_error(err, "UnmarshalError", cause);
+				ddb_error_set(err, 0, "UnmarshalError", "%s", why);
 				result = MODEL_ERROR;
 				goto out;
 			}
@@ -132,7 +123,7 @@ updates_list(struct ddb *ddb, const struct config *cfg, long limit, json_object 
 		if (n > 0)
 			*next_key = feed_key_of(json_object_array_get_idx(got, n - 1));
 		else
-			*next_key = ddb_unmarshal_item(last_key, &cause);
+			*next_key = ddb_unmarshal_item(last_key, &why);
 	}
 	*items = json_object_get(got);
 out:
@@ -150,7 +141,7 @@ updates_get(struct ddb *ddb, const struct config *cfg, const char *id, json_obje
     struct ddb_error *err)
 {
 	json_object *key = string_key(id), *raw = NULL;
-	const char *cause;
+	const char *why;
 	int rc;
 
 	*item = NULL;
@@ -160,10 +151,10 @@ updates_get(struct ddb *ddb, const struct config *cfg, const char *id, json_obje
 		return MODEL_ERROR;
 	if (raw == NULL)
 		return MODEL_NOT_FOUND;
-	*item = model_unmarshal(raw, &cause);
+	*item = model_unmarshal(raw, &why);
 	json_object_put(raw);
 	if (*item == NULL) {
-		set_marshal_error(err, "UnmarshalError", cause);
+		ddb_error_set(err, 0, "UnmarshalError", "%s", why);
 		return MODEL_ERROR;
 	}
 	return MODEL_OK;

@@ -1,4 +1,5 @@
 /* model_users.c - the users table: read, provision, list, role changes. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,22 +7,12 @@
 
 #include <json-c/json.h>
 
-#include "auth.h"
 #include "config.h"
 #include "ddb.h"
 #include "log.h"
 #include "model.h"
 #include "model_users.h"
 #include "util.h"
-
-/* Fills err for a failure found here rather than by the store. */
-static void
-users_error(struct ddb_error *err, const char *code, const char *message)
-{
-	memset(err, 0, sizeof(*err));
-	snprintf(err->code, sizeof(err->code), "%s", code);
-	snprintf(err->message, sizeof(err->message), "%s", message);
-}
 
 /* The key {"id":{"S":id}}; caller owns it. */
 static json_object *
@@ -63,7 +54,7 @@ users_from_plain(json_object *plain)
 	u->created_at = users_plain_str(plain, "created_at");
 	u->last_seen_at = users_plain_str(plain, "last_seen_at");
 	role = users_plain_str(plain, "role");
-	u->role = role != NULL ? role_parse(role) : ROLE_NONE;
+	u->role = role != NULL ? user_role_parse(role) : ROLE_NONE;
 	free(role);
 	return u;
 }
@@ -72,12 +63,12 @@ users_from_plain(json_object *plain)
 static struct user *
 users_from_item(json_object *item)
 {
-	const char *cause = NULL;
+	const char *why = NULL;
 	json_object *plain;
 	struct user *u;
 
-	if ((plain = model_unmarshal(item, &cause)) == NULL) {
-		log_warn("users: item not readable", LOG_S("cause", cause != NULL ? cause : "?"));
+	if ((plain = model_unmarshal(item, &why)) == NULL) {
+		log_warn("users: item not readable", LOG_S("why", why != NULL ? why : "?"));
 		return NULL;
 	}
 	u = users_from_plain(plain);
@@ -101,14 +92,14 @@ users_to_json(const struct user *user)
 	users_add_str(obj, "id", user->id);
 	users_add_str(obj, "email", user->email);
 	users_add_str(obj, "name", user->name);
-	users_add_str(obj, "role", user->role != ROLE_NONE ? role_name(user->role) : NULL);
+	users_add_str(obj, "role", user->role != ROLE_NONE ? user_role_name(user->role) : NULL);
 	users_add_str(obj, "created_at", user->created_at);
 	users_add_str(obj, "last_seen_at", user->last_seen_at);
 	return obj;
 }
 
 /* Reads one user with a consistent read. */
-int
+enum model_rc
 users_get(struct ddb *ddb, const struct config *cfg, const char *id, struct user **out,
     struct ddb_error *err)
 {
@@ -119,20 +110,20 @@ users_get(struct ddb *ddb, const struct config *cfg, const char *id, struct user
 	rc = ddb_get_item(ddb, cfg->table_users, key, true, &item, err);
 	json_object_put(key);
 	if (rc == -1)
-		return -1;
+		return MODEL_ERROR;
 	if (item != NULL) {
 		*out = users_from_item(item);
 		json_object_put(item);
 		if (*out == NULL) {
-			users_error(err, "InvalidItem", "users item without a readable id");
-			return -1;
+			ddb_error_set(err, 0, "InvalidItem", "%s", "users item without a readable id");
+			return MODEL_ERROR;
 		}
 	}
-	return 0;
+	return MODEL_OK;
 }
 
 /* Creates the user unless one exists; *out is the stored user either way. */
-int
+enum model_rc
 users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
     const char *email, const char *name, enum role role, struct user **out, bool *created,
     struct ddb_error *err)
@@ -151,7 +142,7 @@ users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
 		json_object_object_add(item, "email", ddb_av_s(email));
 	if (name != NULL)
 		json_object_object_add(item, "name", ddb_av_s(name));
-	json_object_object_add(item, "role", ddb_av_s(role_name(role)));
+	json_object_object_add(item, "role", ddb_av_s(user_role_name(role)));
 	json_object_object_add(item, "created_at", ddb_av_s(now));
 	json_object_object_add(item, "last_seen_at", ddb_av_s(now));
 	extra = json_object_new_object();
@@ -164,24 +155,24 @@ users_provision(struct ddb *ddb, const struct config *cfg, const char *id,
 		json_object_put(item);
 		if (created != NULL)
 			*created = true;
-		log_info("users: provisioned", LOG_S("user", id), LOG_S("role", role_name(role)));
-		return 0;
+		log_info("users: provisioned", LOG_S("user", id), LOG_S("role", user_role_name(role)));
+		return MODEL_OK;
 	}
 	json_object_put(item);
 	if (!ddb_error_is_condition_failed(err))
-		return -1;
+		return MODEL_ERROR;
 	/* Another request created the user first: theirs is the one. */
 	if (users_get(ddb, cfg, id, out, err) == -1)
-		return -1;
+		return MODEL_ERROR;
 	if (*out == NULL) {
-		users_error(err, "ProvisionRace", "user vanished while being provisioned");
-		return -1;
+		ddb_error_set(err, 0, "ProvisionRace", "%s", "user vanished while being provisioned");
+		return MODEL_ERROR;
 	}
-	return 0;
+	return MODEL_OK;
 }
 
 /* Sets last_seen_at to now when the user exists. */
-int
+enum model_rc
 users_touch(struct ddb *ddb, const struct config *cfg, const char *id, struct ddb_error *err)
 {
 	json_object *key = users_key(id), *extra, *values;
@@ -217,7 +208,7 @@ users_cmp_id(const void *a, const void *b)
 }
 
 /* All users, sorted by id. */
-int
+enum model_rc
 users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted_by_id,
     struct ddb_error *err)
 {
@@ -232,7 +223,7 @@ users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted
 	rc = ddb_scan_all(ddb, request, &raw, err);
 	json_object_put(request);
 	if (rc == -1)
-		return -1;
+		return MODEL_ERROR;
 	n = raw != NULL ? json_object_array_length(raw) : 0;
 	sorted = xcalloc(n == 0 ? 1 : n, sizeof(*sorted));
 	for (size_t i = 0; i < n; i++) {
@@ -250,30 +241,45 @@ users_list(struct ddb *ddb, const struct config *cfg, json_object **items_sorted
 		json_object_array_add(out, sorted[i]);
 	free(sorted);
 	*items_sorted_by_id = out;
-	return 0;
+	return MODEL_OK;
+}
+
+typedef void (*users_role_change_fn)(const char *user_id);
+static _Atomic users_role_change_fn users_role_change_hook;
+
+/* Sets (or clears, NULL) the role-change hook. */
+void
+users_on_role_change(void (*fn)(const char *user_id))
+{
+	atomic_store(&users_role_change_hook, fn);
 }
 
 /* Changes a user's role when the user exists. */
-int
+enum model_rc
 users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum role role,
     json_object **updated_item, struct ddb_error *err)
 {
 	json_object *key, *extra, *names, *values, *attrs = NULL;
+	void (*hook)(const char *);
 	struct user *u;
 	int rc;
 
 	if (updated_item != NULL)
 		*updated_item = NULL;
 	if (role == ROLE_NONE) {
-		users_error(err, "ValidationException", "role must be admin, team or client");
-		return -1;
+		struct buf list = BUF_INIT;
+
+		buf_join(&list, user_role_names);
+		ddb_error_set(err, 0, "ValidationException", "role must be one of %s", list.data);
+		buf_free(&list);
+		return MODEL_ERROR;
 	}
 	key = users_key(id);
 	extra = json_object_new_object();
 	names = json_object_new_object();
 	values = json_object_new_object();
 	json_object_object_add(names, "#role", json_object_new_string("role"));
-	json_object_object_add(values, ":role", ddb_av_s(role_name(role)));
+	json_object_object_add(values, ":role", ddb_av_s(user_role_name(role)));
 	json_object_object_add(extra, "UpdateExpression", json_object_new_string("SET #role = :role"));
 	json_object_object_add(extra, "ConditionExpression",
 	    json_object_new_string("attribute_exists(id)"));
@@ -284,19 +290,21 @@ users_set_role(struct ddb *ddb, const struct config *cfg, const char *id, enum r
 	json_object_put(extra);
 	json_object_put(key);
 	if (rc == -1)
-		return -1;
-	auth_role_cache_forget(id);
-	log_info("users: role changed", LOG_S("user", id), LOG_S("role", role_name(role)));
+		return ddb_error_is_condition_failed(err) ? MODEL_NOT_FOUND : MODEL_ERROR;
+	hook = atomic_load(&users_role_change_hook);
+	if (hook != NULL)
+		hook(id);
+	log_info("users: role changed", LOG_S("user", id), LOG_S("role", user_role_name(role)));
 	if (updated_item != NULL) {
 		u = attrs != NULL ? users_from_item(attrs) : NULL;
 		if (u == NULL) {
 			json_object_put(attrs);
-			users_error(err, "InvalidItem", "update returned no readable item");
-			return -1;
+			ddb_error_set(err, 0, "InvalidItem", "%s", "update returned no readable item");
+			return MODEL_ERROR;
 		}
 		*updated_item = users_to_json(u);
 		user_free(u);
 	}
 	json_object_put(attrs);
-	return 0;
+	return MODEL_OK;
 }

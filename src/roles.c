@@ -18,11 +18,11 @@
 #include "http.h"
 #include "log.h"
 #include "model_users.h"
+#include "roles.h"
 #include "util.h"
 
 #define ROLE_CACHE_BUCKETS	4096
-#define AUTH_RETRY_AFTER_S	"1"	/* the store */
-#define AUTH_JWKS_RETRY_AFTER_S	"5"	/* AUTH_JWKS_RETRY_S */
+#define AUTH_JWKS_RETRY_AFTER_S	STRINGIFY(AUTH_JWKS_RETRY_S)
 
 /* One cached user. */
 struct role_entry {
@@ -35,74 +35,6 @@ static pthread_mutex_t roles_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct role_entry *roles_buckets[ROLE_CACHE_BUCKETS];
 static size_t roles_count;
 static int64_t roles_ttl_ms = (int64_t)ROLE_CACHE_TTL_S * 1000;
-
-static const char *const role_names[] = {
-	[ROLE_NONE] = "none",
-	[ROLE_CLIENT] = "client",
-	[ROLE_TEAM] = "team",
-	[ROLE_ADMIN] = "admin",
-};
-
-/* The lower-case name of a role ("none" for ROLE_NONE). */
-const char *
-role_name(enum role role)
-{
-	if ((size_t)role >= ARRAY_LEN(role_names))
-		return "none";
-	return role_names[role];
-}
-
-/* Parses "admin"/"team"/"client" (exactly); ROLE_NONE otherwise. */
-enum role
-role_parse(const char *s)
-{
-	if (s == NULL)
-		return ROLE_NONE;
-	for (size_t i = ROLE_CLIENT; i < ARRAY_LEN(role_names); i++) {
-		if (strcmp(s, role_names[i]) == 0)
-			return (enum role)i;
-	}
-	return ROLE_NONE;
-}
-
-/* Frees a user and its strings; NULL-safe. */
-void
-user_free(struct user *user)
-{
-	if (user == NULL)
-		return;
-	free(user->id);
-	free(user->email);
-	free(user->name);
-	free(user->created_at);
-	free(user->last_seen_at);
-	free(user);
-}
-
-/* Duplicates a string that may be NULL. */
-static char *
-roles_strdup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-/* A deep copy of user; the caller frees it. */
-struct user *
-user_dup(const struct user *user)
-{
-	struct user *u;
-
-	if (user == NULL)
-		return NULL;
-	u = xcalloc(1, sizeof(*u));
-	u->id = roles_strdup_or_null(user->id);
-	u->email = roles_strdup_or_null(user->email);
-	u->name = roles_strdup_or_null(user->name);
-	u->role = user->role;
-	u->created_at = roles_strdup_or_null(user->created_at);
-	u->last_seen_at = roles_strdup_or_null(user->last_seen_at);
-	return u;
-}
 
 /* ---- the cache ---- */
 
@@ -177,6 +109,8 @@ roles_cache_put(const struct user *user)
 	int64_t now = mono_ms();
 	size_t b = roles_bucket(user->id);
 
+	/* A role changed through the users model in this process drops its entry. */
+	users_on_role_change(roles_cache_forget);
 	pthread_mutex_lock(&roles_lock);
 	for (link = &roles_buckets[b]; *link != NULL; link = &(*link)->next) {
 		if (strcmp((*link)->user->id, user->id) == 0) {
@@ -200,7 +134,7 @@ roles_cache_put(const struct user *user)
 
 /* Drops a user's cached role. */
 void
-auth_role_cache_forget(const char *user_id)
+roles_cache_forget(const char *user_id)
 {
 	struct role_entry **link;
 
@@ -218,7 +152,7 @@ auth_role_cache_forget(const char *user_id)
 
 /* Empties the cache. */
 void
-auth_role_cache_clear(void)
+roles_cache_clear(void)
 {
 	pthread_mutex_lock(&roles_lock);
 	roles_sweep_locked(true, 0);
@@ -227,7 +161,7 @@ auth_role_cache_clear(void)
 
 /* Sets the cache lifetime for entries stored from now on (tests). */
 void
-auth_role_cache_set_ttl_ms(int64_t ttl_ms)
+roles_cache_set_ttl_ms(int64_t ttl_ms)
 {
 	pthread_mutex_lock(&roles_lock);
 	roles_ttl_ms = ttl_ms > 0 ? ttl_ms : (int64_t)ROLE_CACHE_TTL_S * 1000;
@@ -259,17 +193,17 @@ roles_resolve(struct ddb *ddb, const struct config *cfg, const struct auth_claim
 
 	if ((*out = roles_cache_get(claims->sub)) != NULL)
 		return 0;
-	if (users_get(ddb, cfg, claims->sub, &u, err) == -1)
+	if (users_get(ddb, cfg, claims->sub, &u, err) != MODEL_OK)
 		return -1;
 	if (u == NULL) {
 		/* An email the token itself calls unverified does not make an admin. */
 		role = config_is_admin(cfg, claims->sub, claims->email_unverified ? NULL : claims->email) ?
 		    ROLE_ADMIN : ROLE_CLIENT;
 		if (users_provision(ddb, cfg, claims->sub, claims->email, claims->name, role, &u,
-		    NULL, err) == -1)
+		    NULL, err) != MODEL_OK)
 			return -1;
 	} else if (roles_last_seen_stale(u)) {
-		if (users_touch(ddb, cfg, u->id, &touch_err) == 0) {
+		if (users_touch(ddb, cfg, u->id, &touch_err) == MODEL_OK) {
 			char now[21];
 
 			time_rfc3339(time(NULL), now);
@@ -289,7 +223,7 @@ roles_resolve(struct ddb *ddb, const struct config *cfg, const struct auth_claim
 
 /* Authenticates the request and sets req->user, or answers 401/503/500. */
 int
-auth_authenticate_or_reply(struct request *req, struct response *res)
+roles_authenticate_or_reply(struct request *req, struct response *res)
 {
 	struct auth_claims claims;
 	struct ddb_error err;
@@ -298,9 +232,9 @@ auth_authenticate_or_reply(struct request *req, struct response *res)
 	struct user *u = NULL;
 	enum auth_result r;
 
-	/* req->user is owned by the request: the router frees it with
-	 * user_free when the request is reset. */
-	user_free(req->user);
+	/* req->user is owned by the request: it is freed through the request's
+	 * defer list when the request is reset (a user attached earlier stays
+	 * on that list). */
 	req->user = NULL;
 	r = auth_verify(app->auth, request_header(req, "authorization"), &claims, &why);
 	switch (r) {
@@ -329,7 +263,7 @@ auth_authenticate_or_reply(struct request *req, struct response *res)
 			log_warn("auth: users table unavailable", LOG_S("code", err.code),
 			    LOG_I("status", err.http_status));
 			response_error(res, 503, "unavailable", "The store is temporarily unavailable");
-			response_set_header(res, "Retry-After", AUTH_RETRY_AFTER_S);
+			response_set_header(res, "Retry-After", HTTP_RETRY_AFTER_STORE_S);
 		} else {
 			log_error("auth: users table error", LOG_S("code", err.code),
 			    LOG_S("detail", err.message), LOG_I("status", err.http_status));
@@ -339,12 +273,13 @@ auth_authenticate_or_reply(struct request *req, struct response *res)
 	}
 	auth_claims_free(&claims);
 	req->user = u;
+	request_defer(req, user_free_cb, u);
 	return 0;
 }
 
 /* Answers 403 forbidden unless the caller has at least role. */
 int
-auth_require_or_reply(struct request *req, struct response *res, enum role role)
+roles_require_or_reply(struct request *req, struct response *res, enum role role)
 {
 	if (req->user == NULL) {
 		response_error(res, 401, "unauthorized", "A bearer token is required");
@@ -353,8 +288,8 @@ auth_require_or_reply(struct request *req, struct response *res, enum role role)
 	}
 	if (req->user->role < role) {
 		log_info("auth: role too low", LOG_S("user", req->user->id),
-		    LOG_S("role", role_name(req->user->role)), LOG_S("needs", role_name(role)));
-		response_error(res, 403, "forbidden", "This action needs the %s role", role_name(role));
+		    LOG_S("role", user_role_name(req->user->role)), LOG_S("needs", user_role_name(role)));
+		response_error(res, 403, "forbidden", "This action needs the %s role", user_role_name(role));
 		return -1;
 	}
 	return 0;

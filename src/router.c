@@ -13,6 +13,7 @@
 #include "json_check.h"
 #include "idempotency.h"
 #include "log.h"
+#include "roles.h"
 #include "router.h"
 
 #define MAX_SEGMENTS	8
@@ -335,9 +336,9 @@ dispatch(struct request *req, struct response *res, const struct segments *s)
 	}
 	buf_free(&allow);
 	if (route->min_role != ROLE_NONE) {
-		if (auth_authenticate_or_reply(req, res) == -1)
+		if (roles_authenticate_or_reply(req, res) == -1)
 			return;
-		if (auth_require_or_reply(req, res, route->min_role) == -1)
+		if (roles_require_or_reply(req, res, route->min_role) == -1)
 			return;
 	}
 	if (extract_params(req, (size_t)(route - routes), s) == -1) {

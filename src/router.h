@@ -2,7 +2,7 @@
 #ifndef PORTAL_ROUTER_H
 #define PORTAL_ROUTER_H
 
-#include "auth.h"
+#include "user.h"
 #include "http.h"
 
 typedef void (*handler_fn)(struct request *req, struct response *res);

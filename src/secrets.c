@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "creds.h"
+#include "httpc.h"
 #include "log.h"
 #include "secrets.h"
 #include "sigv4.h"
@@ -23,18 +24,6 @@ struct endpoint {
 	char	*host;		/* Host header value: host[:port] */
 	char	*path;		/* "/" unless the URL has one */
 };
-
-/* Sets *cause and returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Splits url into host and path; -1 when it is not an http(s) URL. */
 static int
@@ -78,19 +67,6 @@ endpoint_free(struct endpoint *ep)
 	free(ep->path);
 }
 
-/* Keeps at most SECRETS_RESPONSE_MAX bytes; more fails the transfer. */
-static size_t
-body_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len + n > SECRETS_RESPONSE_MAX)
-		return 0;
-	buf_append(b, data, n);
-	return n;
-}
-
 /* One signed POST; 0 with *status and the body in out, or -1 with *cause (network). */
 static int
 post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
@@ -102,7 +78,13 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 	struct sigv4_result res;
 	struct kv hdr[SIGNED_HEADERS_MAX];
 	struct curl_slist *headers = NULL;
-	char amz_date[17], errbuf[CURL_ERROR_SIZE] = "", *line, *why = NULL;
+	const struct httpc_options opt = {
+		.ca_bundle = cfg->ca_bundle,
+		.connect_timeout_ms = SECRETS_CONNECT_TIMEOUT_MS,
+		.total_timeout_ms = SECRETS_TOTAL_TIMEOUT_MS,
+	};
+	struct httpc_response answer;
+	char amz_date[17], *line, *why = NULL;
 	size_t nhdr = 0;
 	CURL *curl;
 	CURLcode code;
@@ -110,7 +92,7 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 	int rc = -1;
 
 	if (creds_get(cfg, &creds, &why) == -1) {
-		fail(cause, "no AWS credentials: %s", why != NULL ? why : "unknown");
+		cause_set(cause, "no AWS credentials: %s", why != NULL ? why : "unknown");
 		free(why);
 		return -1;
 	}
@@ -131,7 +113,7 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 	if (sigv4_sign(&req, &sc, cfg->region != NULL ? cfg->region : "us-east-1",
 	    SECRETS_SERVICE, t, &res) == -1) {
 		explicit_bzero(&creds, sizeof creds);
-		return fail(cause, "cannot sign the request");
+		return cause_set(cause, "cannot sign the request");
 	}
 	for (size_t i = 0; i < nhdr; i++) {
 		if (strcmp(hdr[i].name, "host") == 0)
@@ -147,32 +129,26 @@ post_once(const struct config *cfg, const struct endpoint *ep, const char *body,
 	sigv4_result_free(&res);
 	explicit_bzero(&creds, sizeof creds);
 
-	if ((curl = curl_easy_init()) == NULL) {
+	if ((curl = httpc_easy_new()) == NULL) {
 		curl_slist_free_all(headers);
-		return fail(cause, "libcurl could not create a handle");
+		return cause_set(cause, "libcurl could not create a handle");
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, ep->url);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)SECRETS_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)SECRETS_TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	if (cfg->ca_bundle != NULL && *cfg->ca_bundle != '\0')
-		curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_bundle);
-	code = curl_easy_perform(curl);
+	(void)httpc_setup(curl, &opt);	/* no deadline: cannot fail */
+	httpc_response_init(&answer, SECRETS_RESPONSE_MAX);
+	httpc_attach(curl, &answer);
+	code = httpc_perform(curl, &answer);
 	if (code != CURLE_OK) {
-		fail(cause, "%s", errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code));
+		cause_set(cause, "%s", httpc_error(&answer, code));
+		httpc_response_reset(&answer);
 	} else {
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+		*status = answer.status;
+		buf_append(out, answer.body.data != NULL ? answer.body.data : "", answer.body.len);
+		httpc_response_reset(&answer);
 		rc = 0;
 	}
 	curl_easy_cleanup(curl);
@@ -222,11 +198,11 @@ secrets_get_string(const struct config *cfg, const char *endpoint, const char *s
 	*value = NULL;
 	*cause = NULL;
 	if (secret_id == NULL || *secret_id == '\0' || strlen(secret_id) > SECRETS_ID_MAX)
-		return fail(cause, "the secret id must be 1-%d characters", SECRETS_ID_MAX);
+		return cause_set(cause, "the secret id must be 1-%d characters", SECRETS_ID_MAX);
 	url = endpoint != NULL ? xstrdup(endpoint) :
 	    xasprintf("https://secretsmanager.%s.amazonaws.com", cfg->region != NULL ? cfg->region : "us-east-1");
 	if (endpoint_parse(url, &ep) == -1) {
-		fail(cause, "Secrets Manager endpoint \"%s\" is not an http(s) URL", url);
+		cause_set(cause, "Secrets Manager endpoint \"%s\" is not an http(s) URL", url);
 		free(url);
 		return -1;
 	}
@@ -288,7 +264,7 @@ secrets_get_string(const struct config *cfg, const char *endpoint, const char *s
 		sleep_ms((int64_t)SECRETS_BACKOFF_MS * attempt);
 	}
 	if (rc == -1)
-		fail(cause, "cannot read secret \"%s\" from Secrets Manager at %s: %s", secret_id,
+		cause_set(cause, "cannot read secret \"%s\" from Secrets Manager at %s: %s", secret_id,
 		    ep.url, why != NULL ? why : "unknown error");
 	if (doc != NULL) {
 		/* The document held the value: wipe it before it is freed. */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "schema.h"
 #include "seed.h"
+#include "user.h"
 #include "util.h"
 
 #define SEED_READ_CHUNK		65536
@@ -25,7 +26,6 @@ static const char *const deliverable_statuses[] = {
 static const char *const update_types[] = {
 	"progress", "milestone", "blocker", "announcement", NULL
 };
-static const char *const user_roles[] = { "admin", "team", "client", NULL };
 
 /* Attributes that the running service changes and seeding does not compare. */
 static const char *const volatile_attributes[SCHEMA_COUNT][4] = {
@@ -278,7 +278,7 @@ build_user(json_object *e, const char *now, const struct where *w, json_object *
 	if (check_unique(authors, id, w, cause) == -1 ||
 	    field_string(e, "email", true, w, &email, cause) == -1 ||
 	    field_string(e, "name", true, w, &name, cause) == -1 ||
-	    field_enum(e, "role", user_roles, w, &role, cause) == -1)
+	    field_enum(e, "role", user_role_names, w, &role, cause) == -1)
 		return -1;
 
 	author = json_object_new_object();
@@ -344,8 +344,8 @@ build_update(json_object *e, const struct where *w, json_object *out, json_objec
 }
 
 /* Builds the items of every table from parsed seed data. */
-int
-seed_build(json_object *data, time_t now, json_object *items[SCHEMA_COUNT], char **cause)
+static int
+build_items(json_object *data, time_t now, json_object *items[SCHEMA_COUNT], char **cause)
 {
 	static const char *const sections[SCHEMA_COUNT] = {
 		[SCHEMA_DELIVERABLES] = "deliverables", [SCHEMA_METRICS] = "metrics",
@@ -500,8 +500,8 @@ force_one(struct ddb *ddb, const char *table, enum schema_table t, json_object *
 }
 
 /* Writes built items into the configured tables. */
-int
-seed_apply(struct ddb *ddb, const struct config *cfg, json_object *items[SCHEMA_COUNT],
+static int
+apply_items(struct ddb *ddb, const struct config *cfg, json_object *items[SCHEMA_COUNT],
     bool force, struct seed_result *result, struct ddb_error *err, char **cause)
 {
 	json_object *extra = json_object_new_object();
@@ -580,8 +580,8 @@ fail:
 }
 
 /* Reads path, builds and applies it. */
-int
-seed_file(struct ddb *ddb, const struct config *cfg, const char *path, bool force,
+static int
+load_file(struct ddb *ddb, const struct config *cfg, const char *path, bool force,
     time_t now, struct seed_result *result, struct ddb_error *err, char **cause)
 {
 	json_object *items[SCHEMA_COUNT] = { NULL };
@@ -615,12 +615,12 @@ seed_file(struct ddb *ddb, const struct config *cfg, const char *path, bool forc
 		json_object_put(data);
 		goto out;
 	}
-	if (seed_build(data, now, items, &why) == -1) {
+	if (build_items(data, now, items, &why) == -1) {
 		*cause = xasprintf("%s: %s", path, why);
 		free(why);
 		goto out_put;
 	}
-	rc = seed_apply(ddb, cfg, items, force, result, err, cause);
+	rc = apply_items(ddb, cfg, items, force, result, err, cause);
 	for (int t = 0; t < SCHEMA_COUNT; t++)
 		json_object_put(items[t]);
 out_put:
@@ -629,6 +629,43 @@ out:
 	json_tokener_free(tok);
 	free(text);
 	return rc;
+}
+
+/* Frees the message and clears err; NULL-safe. */
+void
+seed_error_reset(struct seed_error *err)
+{
+	if (err == NULL)
+		return;
+	free(err->cause);
+	memset(err, 0, sizeof *err);
+}
+
+/* Builds the items of every table; -1 with err->cause. */
+int
+seed_build(json_object *data, time_t now, json_object *items[SCHEMA_COUNT],
+    struct seed_error *err)
+{
+	memset(err, 0, sizeof *err);
+	return build_items(data, now, items, &err->cause);
+}
+
+/* Writes built items; -1 with err->cause (and err->store for the store). */
+int
+seed_apply(struct ddb *ddb, const struct config *cfg, json_object *items[SCHEMA_COUNT],
+    bool force, struct seed_result *result, struct seed_error *err)
+{
+	memset(err, 0, sizeof *err);
+	return apply_items(ddb, cfg, items, force, result, &err->store, &err->cause);
+}
+
+/* Reads, builds and writes a seed file; -1 with err->cause (and err->store). */
+int
+seed_file(struct ddb *ddb, const struct config *cfg, const char *path, bool force,
+    time_t now, struct seed_result *result, struct seed_error *err)
+{
+	memset(err, 0, sizeof *err);
+	return load_file(ddb, cfg, path, force, now, result, &err->store, &err->cause);
 }
 
 /* The deterministic, time-ordered id of a seeded update. */

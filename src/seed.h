@@ -26,21 +26,31 @@ struct seed_result {
 	unsigned	skipped[SCHEMA_COUNT];	/* items that existed (and, with force, were unchanged) */
 };
 
+/* The one error form of the seed: a message always (heap, one line), and
+ * when the store failed, its answer too (store.code non-empty). Free with
+ * seed_error_reset. */
+struct seed_error {
+	char		*cause;
+	struct ddb_error store;
+};
+void seed_error_reset(struct seed_error *err);	/* NULL-safe */
+
 /* Builds the items of every table from parsed seed data (the shape of
  * data/seed-data.json): items[t] becomes a new array of AttributeValue maps
  * (caller owns each). now stamps updated_at, created_at (users) and history.
- * 0, or -1 with *cause (caller frees) naming the bad entry and field. */
-int seed_build(json_object *data, time_t now, json_object *items[SCHEMA_COUNT], char **cause);
+ * 0, or -1 with err->cause naming the bad entry and field. */
+int seed_build(json_object *data, time_t now, json_object *items[SCHEMA_COUNT],
+    struct seed_error *err);
 
 /* Writes built items into the configured tables (items borrowed). 0, or -1
- * with err filled and *cause set to one line (caller frees). */
+ * with err (cause, and store for a DynamoDB failure). */
 int seed_apply(struct ddb *ddb, const struct config *cfg, json_object *items[SCHEMA_COUNT],
-    bool force, struct seed_result *result, struct ddb_error *err, char **cause);
+    bool force, struct seed_result *result, struct seed_error *err);
 
-/* Reads path, builds and applies it. 0, or -1 with *cause (caller frees);
- * err->code is non-empty when the failure came from DynamoDB. */
+/* Reads path, builds and applies it. 0, or -1 with err (cause, and store
+ * when the failure came from DynamoDB). */
 int seed_file(struct ddb *ddb, const struct config *cfg, const char *path, bool force,
-    time_t now, struct seed_result *result, struct ddb_error *err, char **cause);
+    time_t now, struct seed_result *result, struct seed_error *err);
 
 /* The id of a seeded update: "<created_at as YYYYMMDDTHHMMSSZ>-<8 hex of a
  * hash of title>", fixed width so ids sort by time, and the same on every run

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "http.h"	/* struct kv */
+#include "util.h"	/* struct kv */
 
 struct sigv4_request {
 	const char	*method;

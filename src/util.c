@@ -2,23 +2,103 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "log.h"
 #include "util.h"
 
-/* Logs and aborts: the supervisor restarts the worker. */
+/* Appends the decimal digits of v at *p (which must have room for 20). */
+static char *
+fatal_put_u64(char *p, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* Appends v as two digits. */
+static char *
+fatal_put_2(char *p, int v)
+{
+	*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+/* Appends a string. */
+static char *
+fatal_put_s(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Writes one fatal log line ({"time","level":"fatal","msg"[,"bytes"]}) to
+ * stderr with write(2) alone and aborts: no allocation, no stdio, no logger,
+ * so that the out-of-memory path cannot re-enter the allocator. msg is a
+ * static string that needs no JSON escaping. */
+static void __attribute__((noreturn))
+fatal_abort(const char *msg, bool with_bytes, uint64_t bytes)
+{
+	char line[256], *p = line;
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	p = fatal_put_s(p, "{\"time\":\"");
+	p = fatal_put_u64(p, (uint64_t)tm.tm_year + 1900);
+	*p++ = '-';
+	p = fatal_put_2(p, tm.tm_mon + 1);
+	*p++ = '-';
+	p = fatal_put_2(p, tm.tm_mday);
+	*p++ = 'T';
+	p = fatal_put_2(p, tm.tm_hour);
+	*p++ = ':';
+	p = fatal_put_2(p, tm.tm_min);
+	*p++ = ':';
+	p = fatal_put_2(p, tm.tm_sec);
+	p = fatal_put_s(p, "Z\",\"level\":\"fatal\",\"msg\":\"");
+	p = fatal_put_s(p, msg);
+	*p++ = '"';
+	if (with_bytes) {
+		p = fatal_put_s(p, ",\"bytes\":");
+		p = fatal_put_u64(p, bytes);
+	}
+	p = fatal_put_s(p, "}\n");
+	for (const char *w = line; w < p; ) {
+		ssize_t n = write(STDERR_FILENO, w, (size_t)(p - w));
+
+		if (n <= 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			w += n;
+	}
+	abort();
+}
+
+/* Out-of-memory is decided here: one line on stderr, then abort(); the
+ * supervisor restarts the worker. */
 static void __attribute__((noreturn))
 out_of_memory(size_t size)
 {
-	log_error("out of memory", LOG_I("bytes", size));
-	abort();
+	fatal_abort("out of memory", true, size);
 }
 
 /* malloc that aborts on failure. */
@@ -82,6 +162,21 @@ xvasprintf(const char *fmt, va_list ap)
 	if (vasprintf(&p, fmt, ap) == -1)
 		out_of_memory(strlen(fmt));
 	return p;
+}
+
+/* Replaces *cause with a formatted message; -1. */
+int
+cause_set(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return -1;
+	free(*cause);
+	va_start(ap, fmt);
+	*cause = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 /* asprintf that aborts on failure. */
@@ -261,10 +356,8 @@ sleep_ms(int64_t ms)
 void
 random_bytes(void *out, size_t len)
 {
-	if (RAND_bytes(out, (int)len) != 1) {
-		log_error("RAND_bytes failed");
-		abort();
-	}
+	if (RAND_bytes(out, (int)len) != 1)
+		fatal_abort("RAND_bytes failed", false, 0);
 }
 
 /* Fast non-cryptographic random bytes (request ids): a per-thread
@@ -582,4 +675,61 @@ parse_long(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* One decimal, halves away from zero (with a guard against binary noise). */
+double
+round1(double v)
+{
+	double scaled = v * 10.0;
+	double r = round(scaled);
+
+	/* 42.05 may be 420.49999...: nudge values within 1e-9 of a half. */
+	if (fabs(scaled - trunc(scaled)) > 0.5 - 1e-9 && fabs(scaled - trunc(scaled)) < 0.5)
+		r = trunc(scaled) + (scaled > 0 ? 1 : -1);
+	return r / 10.0;
+}
+
+/* A number that prints with at most one decimal. */
+json_object *
+json_round1(double v)
+{
+	char text[64];
+	double r = round1(v);
+
+	if (r == trunc(r))
+		return json_object_new_int64((int64_t)r);
+	snprintf(text, sizeof text, "%.1f", r);
+	return json_object_new_double_s(r, text);
+}
+
+/* A canonical positive decimal id. */
+int
+parse_id(const char *s, long *out, const char **why)
+{
+	if (s == NULL || s[0] < '1' || s[0] > '9' || s[strspn(s, "0123456789")] != '\0' ||
+	    parse_long(s, 1, ID_MAX, out) == -1) {
+		*why = "must be a positive integer";
+		return -1;
+	}
+	return 0;
+}
+
+/* Membership in a NULL-terminated list. */
+int
+parse_one_of(const char *s, const char *const *allowed, const char **why)
+{
+	for (const char *const *a = allowed; s != NULL && *a != NULL; a++)
+		if (strcmp(*a, s) == 0)
+			return 0;
+	*why = "must be one of the listed values";
+	return -1;
+}
+
+/* "A, B, C". */
+void
+buf_join(struct buf *b, const char *const *allowed)
+{
+	for (const char *const *a = allowed; *a != NULL; a++)
+		buf_printf(b, "%s%s", a != allowed ? ", " : "", *a);
 }

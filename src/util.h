@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Out-of-memory is decided here once: these log and abort(). */
+#include <json-c/json.h>
+
+/* Out-of-memory is decided here once: these write one line to stderr with
+ * write(2) alone (no allocation, no logger) and abort(). */
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
@@ -74,6 +77,41 @@ int ascii_casecmp(const char *a, const char *b);
 /* Parses a decimal integer strictly (whole string, range); -1 on failure. */
 int parse_long(const char *s, long min, long max, long *out);
 
+/* The largest numeric id and version (twelve digits), everywhere. */
+#define ID_MAX		999999999999L
+
+/* Pure parsers: 0 with *out, or -1 with *why (static, for a message such as
+ * "id: must be a positive integer"). The _or_reply wrappers of the handlers,
+ * the Lambda event decoder and portalctl share them. */
+/* A canonical positive decimal id from 1 to ID_MAX: no sign, no leading zero,
+ * no exponent, no space. */
+int parse_id(const char *s, long *out, const char **why);
+/* s is one of allowed (NULL-terminated); *why "must be one of the listed values". */
+int parse_one_of(const char *s, const char *const *allowed, const char **why);
+/* Appends allowed (NULL-terminated) to b as "A, B, C". */
+void buf_join(struct buf *b, const char *const *allowed);
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* A numeric constant as a string literal (one limit, two spellings). */
+#define STRINGIFY(x)	STRINGIFY_(x)
+#define STRINGIFY_(x)	#x
+
+/* The error convention: a char **cause is a heap string the caller frees; a
+ * static reason travels as const char **why. cause_set sets *cause (when
+ * cause is not NULL) to a new formatted string, freeing the one it held
+ * (so *cause starts NULL), and returns -1 for `return cause_set(...)`. */
+int cause_set(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A name/value pair (headers, query parameters); strings owned by whoever
+ * owns the array. */
+struct kv {
+	char	*name;
+	char	*value;
+};
+
+/* Rounds to one decimal, halves away from zero. */
+double round1(double v);
+/* A JSON number with one decimal at most ("42.1", "100"); caller owns it. */
+json_object *json_round1(double v);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "roles.h"
 #include "config.h"
 #include "ddb.h"
 #include "http.h"
@@ -140,7 +141,7 @@ authenticate(struct ddb *ddb, const char *authorization, struct response *res, s
 	if (authorization != NULL)
 		request_add_header(&req, "Authorization", authorization);
 	response_init(res);
-	rc = auth_authenticate_or_reply(&req, res);
+	rc = roles_authenticate_or_reply(&req, res);
 	if (user != NULL)
 		*user = user_dup(req.user);
 	if (rc == 0)
@@ -276,7 +277,7 @@ group_teardown(void **state)
 
 	if (g.ddb != NULL)
 		ddb_delete_table(g.ddb, g.cfg.table_users, &err);
-	auth_role_cache_clear();
+	roles_cache_clear();
 	auth_free(g.auth);
 	ddb_free(g.ddb);
 	config_free(&g.cfg);
@@ -290,8 +291,8 @@ group_teardown(void **state)
 static int
 setup(void **state)
 {
-	auth_role_cache_clear();
-	auth_role_cache_set_ttl_ms(0);
+	roles_cache_clear();
+	roles_cache_set_ttl_ms(0);
 	return 0;
 }
 
@@ -350,7 +351,7 @@ test_existing_user_keeps_role(void **state)
 	assert_int_equal(users_set_role(g.ddb, &g.cfg, "auth0|existing", ROLE_TEAM, &updated, &err), 0);
 	assert_string_equal(member(updated, "role"), "team");
 	json_object_put(updated);
-	auth_role_cache_clear();
+	roles_cache_clear();
 	/* The token now says other things; the table decides. */
 	u = login(g.ddb, "auth0|existing", ADMIN_EMAIL, "Someone Else");
 	assert_int_equal(u->role, ROLE_TEAM);
@@ -440,7 +441,7 @@ race_request(void *p)
 	request_add_header(&req, "Authorization", value);
 	response_init(&res);
 	pthread_barrier_wait(a->barrier);
-	a->rc = auth_authenticate_or_reply(&req, &res);
+	a->rc = roles_authenticate_or_reply(&req, &res);
 	a->user = user_dup(req.user);
 	request_reset(&req);
 	response_reset(&res);
@@ -537,7 +538,7 @@ test_role_cache_expiry(void **state)
 	struct user *u;
 	unsigned calls;
 
-	auth_role_cache_set_ttl_ms(400);
+	roles_cache_set_ttl_ms(400);
 	u = login(g.ddb, "auth0|cached", NULL, NULL);
 	assert_int_equal(u->role, ROLE_CLIENT);
 	user_free(u);
@@ -554,17 +555,17 @@ test_role_cache_expiry(void **state)
 	assert_true(ddb_request_count(g.ddb) > calls);
 	user_free(u);
 	/* users_set_role forgets this process's entry. */
-	auth_role_cache_set_ttl_ms(60 * 1000);
+	roles_cache_set_ttl_ms(60 * 1000);
 	assert_int_equal(users_set_role(g.ddb, &g.cfg, "auth0|cached", ROLE_ADMIN, NULL, &err), 0);
 	u = login(g.ddb, "auth0|cached", NULL, NULL);
 	assert_int_equal(u->role, ROLE_ADMIN);
 	user_free(u);
-	/* auth_role_cache_forget does the same for changes made by hand. */
+	/* roles_cache_forget does the same for changes made by hand. */
 	set_role_elsewhere("auth0|cached", "client");
 	u = login(g.ddb, "auth0|cached", NULL, NULL);
 	assert_int_equal(u->role, ROLE_ADMIN);
 	user_free(u);
-	auth_role_cache_forget("auth0|cached");
+	roles_cache_forget("auth0|cached");
 	u = login(g.ddb, "auth0|cached", NULL, NULL);
 	assert_int_equal(u->role, ROLE_CLIENT);
 	user_free(u);
@@ -651,7 +652,7 @@ test_503_store_unavailable(void **state)
 	free(token);
 }
 
-/* auth_require_or_reply: 403 below the role, nothing at or above it. */
+/* roles_require_or_reply: 403 below the role, nothing at or above it. */
 static void
 test_require_role(void **state)
 {
@@ -661,19 +662,20 @@ test_require_role(void **state)
 
 	request_init(&req);
 	response_init(&res);
-	assert_int_equal(auth_require_or_reply(&req, &res, ROLE_CLIENT), -1);
+	assert_int_equal(roles_require_or_reply(&req, &res, ROLE_CLIENT), -1);
 	assert_int_equal(res.status, 401);
 	response_reset(&res);
 	req.user = xcalloc(1, sizeof(*req.user));
 	req.user->id = xstrdup("auth0|t");
 	req.user->role = ROLE_TEAM;
+	request_defer(&req, user_free_cb, req.user);
 	response_init(&res);
 	status = res.status;
-	assert_int_equal(auth_require_or_reply(&req, &res, ROLE_CLIENT), 0);
-	assert_int_equal(auth_require_or_reply(&req, &res, ROLE_TEAM), 0);
+	assert_int_equal(roles_require_or_reply(&req, &res, ROLE_CLIENT), 0);
+	assert_int_equal(roles_require_or_reply(&req, &res, ROLE_TEAM), 0);
 	assert_int_equal(res.status, status);
 	assert_null(res.body.data);
-	assert_int_equal(auth_require_or_reply(&req, &res, ROLE_ADMIN), -1);
+	assert_int_equal(roles_require_or_reply(&req, &res, ROLE_ADMIN), -1);
 	assert_int_equal(res.status, 403);
 	assert_non_null(strstr(res.body.data, "\"forbidden\""));
 	response_reset(&res);
@@ -704,7 +706,7 @@ test_users_model(void **state)
 	}
 	json_object_put(items);
 
-	assert_int_equal(users_set_role(g.ddb, &g.cfg, "auth0|ghost", ROLE_TEAM, &updated, &err), -1);
+	assert_int_equal(users_set_role(g.ddb, &g.cfg, "auth0|ghost", ROLE_TEAM, &updated, &err), MODEL_NOT_FOUND);
 	assert_true(ddb_error_is_condition_failed(&err));
 	assert_null(updated);
 	assert_null(stored("auth0|ghost"));
@@ -718,9 +720,9 @@ test_users_model(void **state)
 	assert_true(json_object_object_get_ex(updated, "email", NULL));
 	json_object_put(updated);
 	user_free(u);
-	assert_int_equal(role_parse("admin"), ROLE_ADMIN);
-	assert_int_equal(role_parse("Admin"), ROLE_NONE);
-	assert_string_equal(role_name(ROLE_TEAM), "team");
+	assert_int_equal(user_role_parse("admin"), ROLE_ADMIN);
+	assert_int_equal(user_role_parse("Admin"), ROLE_NONE);
+	assert_string_equal(user_role_name(ROLE_TEAM), "team");
 }
 
 /* scripts/dev-token's token (made by roles.sh) passes the real verifier. */

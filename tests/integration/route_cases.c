@@ -420,7 +420,7 @@ section_tables(struct section *s)
 {
 	struct seed_result result;
 	struct ddb_error err;
-	char *cause = NULL;
+	struct seed_error seed_err;
 
 	for (int t = 0; t < SCHEMA_COUNT; t++) {
 		const char *name = schema_table_name(&s->cfg, (enum schema_table)t);
@@ -433,9 +433,10 @@ section_tables(struct section *s)
 			return -1;
 		}
 	}
-	if (seed_file(s->ddb, &s->cfg, g.seed_file, false, time(NULL), &result, &err, &cause) == -1) {
-		diag("seed %s: %s", g.seed_file, cause != NULL ? cause : err.message);
-		free(cause);
+	if (seed_file(s->ddb, &s->cfg, g.seed_file, false, time(NULL), &result, &seed_err) == -1) {
+		diag("seed %s: %s", g.seed_file, seed_err.cause != NULL ? seed_err.cause :
+		    seed_err.store.message);
+		seed_error_reset(&seed_err);
 		return -1;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "auth.h"
 #include "config.h"
 #include "ddb.h"
 #include "handlers.h"
@@ -818,6 +819,97 @@ test_router_request_id_from_entry(void **state)
 
 /* ---- end of the one-URL / request-id block ---- */
 
+/* The pure parsers: parse_id takes canonical ids only, parse_one_of a
+ * listed value; cause_set replaces a heap cause. */
+static void
+test_pure_parsers(void **state)
+{
+	static const char *const allowed[] = { "A", "B", NULL };
+	struct buf b = BUF_INIT;
+	const char *why = NULL;
+	char *cause = NULL;
+	long id = 0;
+
+	(void)state;
+	assert_int_equal(parse_id("42", &id, &why), 0);
+	assert_int_equal(id, 42);
+	assert_int_equal(parse_id("999999999999", &id, &why), 0);
+	assert_int_equal(id, ID_MAX);
+	assert_int_equal(parse_id("1000000000000", &id, &why), -1);
+	assert_string_equal(why, "must be a positive integer");
+	assert_int_equal(parse_id("042", &id, &why), -1);
+	assert_int_equal(parse_id("+4", &id, &why), -1);
+	assert_int_equal(parse_id("0", &id, &why), -1);
+	assert_int_equal(parse_id("4e2", &id, &why), -1);
+	assert_int_equal(parse_id(NULL, &id, &why), -1);
+	assert_int_equal(parse_one_of("B", allowed, &why), 0);
+	assert_int_equal(parse_one_of("b", allowed, &why), -1);
+	assert_int_equal(parse_one_of(NULL, allowed, &why), -1);
+	buf_join(&b, allowed);
+	assert_string_equal(b.data, "A, B");
+	buf_free(&b);
+	assert_int_equal(cause_set(&cause, "first %d", 1), -1);
+	assert_int_equal(cause_set(&cause, "second %s", "x"), -1);
+	assert_string_equal(cause, "second x");
+	free(cause);
+	assert_int_equal(cause_set(NULL, "ignored"), -1);
+}
+
+/* ddb_error_set fills all of err: code, message, the retry decision. */
+static void
+test_ddb_error_set(void **state)
+{
+	struct ddb_error err;
+
+	(void)state;
+	memset(&err, 0xff, sizeof err);
+	ddb_error_set(&err, 0, "InvalidItem", "%s: %s", "field", "bad");
+	assert_string_equal(err.code, "InvalidItem");
+	assert_string_equal(err.message, "field: bad");
+	assert_int_equal(err.http_status, 0);
+	assert_false(err.retryable);
+	assert_false(err.condition_failed);
+	assert_false(err.outcome_unknown);
+	assert_int_equal(err.attempts, 0);
+	ddb_error_set(&err, 400, "ConditionalCheckFailedException", "x");
+	assert_true(ddb_error_is_condition_failed(&err));
+	ddb_error_set(&err, 500, "InternalServerError", "x");
+	assert_true(err.retryable);
+	assert_true(ddb_error_is_unavailable(&err));
+}
+
+static int defer_trace[8];
+static size_t defer_ntrace;
+
+static void
+defer_record(void *arg)
+{
+	defer_trace[defer_ntrace++] = *(int *)arg;
+}
+
+/* request_reset runs the defer list, the last registered first, once. */
+static void
+test_request_defer_reverse_order(void **state)
+{
+	static int one = 1, two = 2, three = 3;
+	struct request req;
+
+	(void)state;
+	defer_ntrace = 0;
+	request_init(&req);
+	request_defer(&req, defer_record, &one);
+	request_defer(&req, defer_record, &two);
+	request_defer(&req, defer_record, &three);
+	request_defer(&req, free, xstrdup("owned by the request"));
+	request_reset(&req);
+	assert_int_equal(defer_ntrace, 3);
+	assert_int_equal(defer_trace[0], 3);
+	assert_int_equal(defer_trace[1], 2);
+	assert_int_equal(defer_trace[2], 1);
+	request_reset(&req);
+	assert_int_equal(defer_ntrace, 3);
+}
+
 int
 main(void)
 {
@@ -848,6 +940,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_router_auth_required, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_one_url_per_resource, router_setup, router_teardown),
 		cmocka_unit_test_setup_teardown(test_router_request_id_from_entry, router_setup, router_teardown),
+		cmocka_unit_test(test_request_defer_reverse_order),
+		cmocka_unit_test(test_pure_parsers),
+		cmocka_unit_test(test_ddb_error_set),
 	};
 
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);

@@ -32,8 +32,9 @@ static char *
 build_error(const char *text)
 {
 	json_object *data = parse(text), *items[SCHEMA_COUNT];
-	char *cause = NULL;
-	int rc = seed_build(data, TEST_NOW, items, &cause);
+	struct seed_error err;
+	int rc = seed_build(data, TEST_NOW, items, &err);
+	char *cause = err.cause;	/* the caller frees it */
 
 	json_object_put(data);
 	if (rc == 0) {
@@ -122,12 +123,12 @@ test_build_seed_file(void **state)
 	const char *srcdir = config_env("top_srcdir");
 	char *path = xasprintf("%s/data/seed-data.json", srcdir != NULL ? srcdir : ".");
 	json_object *data = json_object_from_file(path), *items[SCHEMA_COUNT], *m, *u;
-	char *cause = NULL;
+	struct seed_error err;
 	const char *text;
 
 	(void)state;
 	assert_non_null(data);
-	assert_int_equal(seed_build(data, TEST_NOW, items, &cause), 0);
+	assert_int_equal(seed_build(data, TEST_NOW, items, &err), 0);
 	assert_int_equal(json_object_array_length(items[SCHEMA_DELIVERABLES]), 12);
 	assert_int_equal(json_object_array_length(items[SCHEMA_METRICS]), 4);
 	assert_int_equal(json_object_array_length(items[SCHEMA_UPDATES]), 3);
