@@ -128,7 +128,6 @@ handle_deliverables_create(struct request *req, struct response *res)
 	struct ddb_error err;
 	char location[64];
 	enum model_rc rc;
-	bool reuse;
 
 	if (fields_known_or_reply(res, req->json, create_fields) == -1 ||
 	    validate_fields_or_reply(res, req->json, true, item) == -1) {
@@ -139,9 +138,8 @@ handle_deliverables_create(struct request *req, struct response *res)
 		json_object_object_add(item, "status", json_object_new_string("NOT_STARTED"));
 	if (!json_object_object_get_ex(item, "completion_percentage", NULL))
 		json_object_object_add(item, "completion_percentage", json_object_new_int64(0));
-	reuse = create_id_reuse_num(req, item);
-	rc = deliverables_create(req->app->ddb, req->app->cfg, item, reuse, &err);
-	create_id_note(req, item);
+	rc = deliverables_create(req->app->ddb, req->app->cfg, item, create_earlier(req), &err);
+	create_note(req, item);
 	switch (rc) {
 	case MODEL_OK:
 		snprintf(location, sizeof location, "/api/deliverables/%ld", model_int(item, "id", 0));

@@ -142,7 +142,6 @@ handle_metrics_create(struct request *req, struct response *res)
 	struct ddb_error err;
 	char location[64];
 	enum model_rc rc;
-	bool reuse;
 
 	if (fields_known_or_reply(res, req->json, create_fields) == -1 ||
 	    validate_id_or_reply(res, req->json, item) == -1 ||
@@ -151,9 +150,8 @@ handle_metrics_create(struct request *req, struct response *res)
 		json_object_put(item);
 		return;
 	}
-	reuse = create_id_reuse_num(req, item);
-	rc = metrics_create(req->app->ddb, req->app->cfg, item, reuse, &err);
-	create_id_note(req, item);
+	rc = metrics_create(req->app->ddb, req->app->cfg, item, create_earlier(req), &err);
+	create_note(req, item);
 	switch (rc) {
 	case MODEL_OK:
 		snprintf(location, sizeof location, "/api/metrics/%ld", model_int(item, "id", 0));

@@ -191,8 +191,8 @@ handle_updates_create(struct request *req, struct response *res)
 	if (validate_create_or_reply(req, res, item) == -1)
 		goto out;
 	json_object_object_add(item, "author", author_of(req->user));
-	rc = updates_create(req->app->ddb, req->app->cfg, item, req->idempotent_id, &err);
-	create_id_note(req, item);
+	rc = updates_create(req->app->ddb, req->app->cfg, item, create_earlier(req), &err);
+	create_note(req, item);
 	switch (rc) {
 	case MODEL_OK:
 		location = xasprintf("/api/updates/%s", model_string(item, "id"));

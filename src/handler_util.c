@@ -429,26 +429,19 @@ patch_body_or_reply(struct response *res, json_object *obj, const char *const *f
 	return 0;
 }
 
-/* An earlier attempt's id (Idempotency-Key) as the numeric "id" of item. */
-bool
-create_id_reuse_num(struct request *req, json_object *item)
+/* What an earlier attempt under the same Idempotency-Key wrote (borrowed). */
+json_object *
+create_earlier(struct request *req)
 {
-	long id;
-
-	if (req->idempotent_id == NULL || parse_long(req->idempotent_id, 1, LONG_MAX, &id) == -1)
-		return false;
-	json_object_object_add(item, "id", json_object_new_int64(id));
-	return true;
+	return req->idempotent_item;
 }
 
-/* Keeps the id the create drew (a number or a string) on the request. */
+/* Keeps a reference to the item the create tried to write, once it has an id. */
 void
-create_id_note(struct request *req, json_object *item)
+create_note(struct request *req, json_object *item)
 {
-	json_object *id;
-
-	if (!json_object_object_get_ex(item, "id", &id) || id == NULL)
+	if (!json_object_object_get_ex(item, "id", NULL))
 		return;
-	free(req->create_id);
-	req->create_id = xstrdup(json_object_get_string(id));
+	json_object_put(req->create_item);
+	req->create_item = json_object_get(item);
 }

@@ -82,13 +82,14 @@ int param_id_or_reply(struct request *req, struct response *res, size_t idx, lon
  * matches and is 409; "*" matches any existing item); *out = -1 when neither.
  * 400 and -1 on a bad value. */
 int expected_version_or_reply(struct request *req, struct response *res, json_object *body, long *out);
-/* Creates under an Idempotency-Key: an earlier attempt's id to reuse. For
- * the numeric tables, sets item's "id" to it and returns true (the create
- * then runs with id_is_mine); false when there is none. */
-bool create_id_reuse_num(struct request *req, json_object *item);
-/* Notes the id a create drew (item's "id"), so that a 5xx after a write of
- * unknown outcome keeps it under the key for the retry. */
-void create_id_note(struct request *req, json_object *item);
+/* Creates under an Idempotency-Key: what an earlier attempt of this request
+ * wrote with an unknown outcome (borrowed; the create reclaims its id), or
+ * NULL. */
+json_object *create_earlier(struct request *req);
+/* Notes the item a create tried to write once it has an id (a reference;
+ * item is not changed afterwards), so that a 5xx after a write of unknown
+ * outcome keeps it under the key for the retry. */
+void create_note(struct request *req, json_object *item);
 /* Sets ETag: "N" from the item's version. */
 void set_etag(struct response *res, json_object *item);
 

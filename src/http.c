@@ -44,8 +44,8 @@ request_reset(struct request *req)
 	free(req->body);
 	free(req->remote_addr);
 	free(req->trace_id);
-	free(req->create_id);
-	free(req->idempotent_id);
+	json_object_put(req->create_item);
+	json_object_put(req->idempotent_item);
 	for (size_t i = 0; i < req->nparams; i++)
 		free(req->params[i]);
 	if (req->json != NULL)

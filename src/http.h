@@ -57,11 +57,12 @@ struct request {
 	int64_t		 started_ms;
 	int64_t		 deadline_ms;		/* 0 = none (Lambda sets one) */
 	unsigned	 ddb_calls_at_start;
-	/* Idempotency-Key and creates (owned): the id a create of this request
-	 * drew, and the id an earlier attempt under the same key drew, which a
-	 * create must reuse (the earlier write's outcome is unknown). */
-	char		*create_id;
-	char		*idempotent_id;
+	/* Idempotency-Key and creates (owned references): the item a create of
+	 * this request tried to write (with its id), and the item an earlier
+	 * attempt under the same key wrote with an unknown outcome, whose id a
+	 * create must reclaim. */
+	json_object	*create_item;
+	json_object	*idempotent_item;
 	const char	*route_pattern;		/* the matched route's pattern, like
 						 * "/api/metrics/{id}" (static); NULL
 						 * when no route matched the path */

@@ -19,7 +19,7 @@
 #define STATUS_IN_PROGRESS	"in_progress"
 #define STATUS_DONE		"done"
 #define STATUS_UNKNOWN		"unknown"	/* a 5xx after a create whose write may have applied */
-#define ATTR_ITEM_ID		"item_id"	/* with STATUS_UNKNOWN: the id that create drew */
+#define ATTR_ITEM		"item"		/* with STATUS_UNKNOWN: what that create wrote */
 
 /* The response headers a replay repeats. */
 static const char *const replayed_headers[] = { "Content-Type", "Location", "ETag", NULL };
@@ -141,14 +141,17 @@ replay(struct response *res, json_object *raw)
 }
 
 /* Takes over a record left "unknown" by an earlier attempt (raw, borrowed)
- * under our token; the retry then creates under the id it drew. 0 when
- * taken, -1 with err (a condition failure: someone else took it first). */
+ * under our token; the retry then reclaims the id of the item that attempt
+ * wrote (req->idempotent_item). 0 when taken, -1 with err (a condition
+ * failure: someone else took it first). */
 static int
 take_over(struct request *req, struct idempotency *st, json_object *raw, struct ddb_error *err)
 {
 	json_object *key = record_key(st->key), *extra = json_object_new_object();
 	json_object *names = json_object_new_object(), *values = json_object_new_object();
+	json_object *written;
 	int64_t now = now_ms();
+	const char *why;
 	int rc;
 
 	json_object_object_add(names, "#st", json_object_new_string("status"));
@@ -169,9 +172,9 @@ take_over(struct request *req, struct idempotency *st, json_object *raw, struct 
 	rc = ddb_update_item(req->app->ddb, req->app->cfg->table_idempotency, key, extra, NULL, err);
 	json_object_put(key);
 	json_object_put(extra);
-	if (rc == 0) {
-		free(req->idempotent_id);
-		req->idempotent_id = xstrdup(raw_s(raw, ATTR_ITEM_ID));
+	if (rc == 0 && json_object_object_get_ex(raw, ATTR_ITEM, &written)) {
+		json_object_put(req->idempotent_item);
+		req->idempotent_item = ddb_unmarshal_value(written, &why);
 	}
 	return rc;
 }
@@ -293,7 +296,8 @@ saved_response(const struct response *res)
 void
 idempotency_finish(struct request *req, const struct response *res, struct idempotency *st)
 {
-	json_object *key, *extra, *names, *values, *saved = NULL;
+	json_object *key, *extra, *names, *values, *saved = NULL, *written = NULL;
+	const char *why;
 	struct ddb_error err;
 	bool drop, unknown;
 	int rc = -1;
@@ -306,8 +310,10 @@ idempotency_finish(struct request *req, const struct response *res, struct idemp
 	ddb_set_deadline(req->app->ddb, st->store_deadline);
 	drop = res->status >= 500;
 	/* A 5xx after a create drew an id: its write may have been applied, so
-	 * the record stays, "unknown", with that id for the retry to reuse. */
-	unknown = drop && req->create_id != NULL;
+	 * the record stays, "unknown", with what it wrote for the retry to
+	 * reclaim (an item that cannot be marshalled was never sent). */
+	unknown = drop && req->create_item != NULL &&
+	    (written = ddb_marshal_value(req->create_item, &why)) != NULL;
 	if (unknown)
 		drop = false;
 	key = record_key(st->key);
@@ -319,9 +325,9 @@ idempotency_finish(struct request *req, const struct response *res, struct idemp
 	json_object_object_add(extra, "ConditionExpression", json_object_new_string("#owner = :owner"));
 	if (unknown) {
 		json_object_object_add(names, "#st", json_object_new_string("status"));
-		json_object_object_add(names, "#item", json_object_new_string(ATTR_ITEM_ID));
+		json_object_object_add(names, "#item", json_object_new_string(ATTR_ITEM));
 		json_object_object_add(values, ":unknown", ddb_av_s(STATUS_UNKNOWN));
-		json_object_object_add(values, ":item", ddb_av_s(req->create_id));
+		json_object_object_add(values, ":item", written);
 		json_object_object_add(extra, "UpdateExpression",
 		    json_object_new_string("SET #st = :unknown, #item = :item"));
 	} else if (!drop) {

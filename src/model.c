@@ -36,19 +36,16 @@ model_unmarshal(json_object *raw, const char **why)
 	return item;
 }
 
-/* GetItem by id, unmarshalled. */
+/* GetItem by key, strongly consistent, unmarshalled. */
 enum model_rc
-model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
+model_get_key(struct ddb *ddb, const char *table, json_object *key, json_object **item,
     struct ddb_error *err)
 {
-	json_object *key = num_key(id), *raw = NULL;
+	json_object *raw = NULL;
 	const char *why;
-	int rc;
 
 	*item = NULL;
-	rc = ddb_get_item(ddb, table, key, true, &raw, err);
-	json_object_put(key);
-	if (rc == -1)
+	if (ddb_get_item(ddb, table, key, true, &raw, err) == -1)
 		return MODEL_ERROR;
 	if (raw == NULL)
 		return MODEL_NOT_FOUND;
@@ -59,6 +56,18 @@ model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
 		return MODEL_ERROR;
 	}
 	return MODEL_OK;
+}
+
+/* GetItem by numeric id, unmarshalled. */
+enum model_rc
+model_get_num(struct ddb *ddb, const char *table, long id, json_object **item,
+    struct ddb_error *err)
+{
+	json_object *key = num_key(id);
+	enum model_rc rc = model_get_key(ddb, table, key, item, err);
+
+	json_object_put(key);
+	return rc;
 }
 
 /* Compares two items by one integer field (the context), then id. */
@@ -183,14 +192,60 @@ model_race_pause(int round)
 	sleep_ms((int64_t)random_below((uint64_t)cap + 1));
 }
 
-/* Equal values: json-c's comparison, or the same JSON text. */
+/* Equal numbers: an integer and a decimal of the same value are equal (the
+ * store may give back 100 for 1e2). */
+static bool
+same_number(json_object *a, json_object *b)
+{
+	if (json_object_is_type(a, json_type_int) && json_object_is_type(b, json_type_int))
+		return json_object_get_int64(a) == json_object_get_int64(b);
+	return json_object_get_double(a) == json_object_get_double(b);
+}
+
+static bool same_value(json_object *a, json_object *b);
+
+/* Equal objects: the same members, each of the same value, in any order. */
+static bool
+same_members(json_object *a, json_object *b)
+{
+	if (json_object_object_length(a) != json_object_object_length(b))
+		return false;
+	json_object_object_foreach(a, name, value) {
+		json_object *other;
+
+		if (!json_object_object_get_ex(b, name, &other) || !same_value(value, other))
+			return false;
+	}
+	return true;
+}
+
+/* Equal values: json-c's comparison, numbers by value whatever their type,
+ * containers member by member, or the same JSON text. */
 static bool
 same_value(json_object *a, json_object *b)
 {
+	bool num_a, num_b;
+
 	if (json_object_equal(a, b))
 		return true;
 	if (a == NULL || b == NULL)
 		return false;
+	num_a = json_object_is_type(a, json_type_int) || json_object_is_type(a, json_type_double);
+	num_b = json_object_is_type(b, json_type_int) || json_object_is_type(b, json_type_double);
+	if (num_a && num_b)
+		return same_number(a, b);
+	if (json_object_is_type(a, json_type_object) && json_object_is_type(b, json_type_object))
+		return same_members(a, b);
+	if (json_object_is_type(a, json_type_array) && json_object_is_type(b, json_type_array)) {
+		size_t n = json_object_array_length(a);
+
+		if (n != json_object_array_length(b))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!same_value(json_object_array_get_idx(a, i), json_object_array_get_idx(b, i)))
+				return false;
+		return true;
+	}
 	return strcmp(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
 	    json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN)) == 0;
 }
@@ -209,13 +264,61 @@ put_if_absent(struct ddb *ddb, const char *table, json_object *av, struct ddb_er
 	return rc;
 }
 
-/* Conditional put; after an unknown outcome, the same put again, and an
- * existing item is ours when the id is ours alone or the item is the same. */
-enum model_rc
-model_put_new(struct ddb *ddb, const char *table, json_object *item, bool id_is_mine,
+/* Whose is the item stored under the id a create wrote (written, plain)?
+ * MODEL_OK when it carries every field of written (a later reader may have
+ * added to it, as read receipts do), MODEL_CONFLICT when it is another
+ * writer's item, MODEL_ERROR (unavailable, outcome unknown) when it has moved
+ * on to a later version since its create and cannot be told apart. */
+static enum model_rc
+stored_is_written(json_object *stored, json_object *written, const char *table,
     struct ddb_error *err)
 {
-	json_object *av, *key, *raw = NULL, *stored;
+	bool carries = true;
+
+	json_object_object_foreach(written, field, value)
+		if (!same_value(json_object_object_get(stored, field), value))
+			carries = false;
+	if (carries)
+		return MODEL_OK;
+	if (model_int(stored, "version", 0) > model_int(written, "version", 0)) {
+		log_warn("a created id holds an item changed since; whose create it was cannot be told",
+		    LOG_S("table", table));
+		model_unavailable(err, "the outcome of a create is unknown");
+		err->outcome_unknown = true;
+		return MODEL_ERROR;
+	}
+	log_warn("a created id holds another writer's item", LOG_S("table", table));
+	return MODEL_CONFLICT;
+}
+
+/* The stored item under the id of item (plain or AttributeValue map). */
+static enum model_rc
+get_same_id(struct ddb *ddb, const char *table, json_object *item, json_object **stored,
+    struct ddb_error *err)
+{
+	json_object *key = json_object_new_object(), *id = json_object_object_get(item, "id"), *av;
+	const char *why;
+	enum model_rc rc;
+
+	*stored = NULL;
+	av = json_object_is_type(id, json_type_object) ? json_object_get(id) : ddb_marshal_value(id, &why);
+	if (av == NULL) {
+		json_object_put(key);
+		ddb_error_set(err, 0, "MarshalError", "%s: %s", "id", why);
+		return MODEL_ERROR;
+	}
+	json_object_object_add(key, "id", av);
+	rc = model_get_key(ddb, table, key, stored, err);
+	json_object_put(key);
+	return rc;
+}
+
+/* Conditional put; after an unknown outcome, the same put again, and an
+ * existing item is ours only when it holds what we put. */
+enum model_rc
+model_put_new(struct ddb *ddb, const char *table, json_object *item, struct ddb_error *err)
+{
+	json_object *av, *stored = NULL;
 	const char *why;
 	enum model_rc result = MODEL_OK;
 	int round;
@@ -235,21 +338,11 @@ model_put_new(struct ddb *ddb, const char *table, json_object *item, bool id_is_
 		if (!ddb_error_is_condition_failed(err))
 			continue;	/* unknown again, or a final error */
 		/* The id exists: our own first attempt, or another writer's. */
-		key = json_object_new_object();
-		json_object_object_add(key, "id", json_object_get(json_object_object_get(av, "id")));
-		if (ddb_get_item(ddb, table, key, true, &raw, err) == -1) {
-			json_object_put(key);
-			result = MODEL_ERROR;
-			goto out;
-		}
-		json_object_put(key);
-		if (raw == NULL)
+		result = get_same_id(ddb, table, av, &stored, err);
+		if (result == MODEL_NOT_FOUND)
 			continue;	/* gone again meanwhile: put once more */
-		stored = ddb_unmarshal_item(raw, &why);
-		json_object_put(raw);
-		raw = NULL;
-		result = id_is_mine || (stored != NULL && same_value(stored, item)) ?
-		    MODEL_OK : MODEL_CONFLICT;
+		if (result == MODEL_OK)
+			result = stored_is_written(stored, item, table, err);
 		json_object_put(stored);
 		goto out;
 	}
@@ -259,47 +352,56 @@ out:
 	return result;
 }
 
-/* A create under an id an earlier attempt of this request drew. */
+/* A create under the id an earlier attempt of this request drew: ours when
+ * absent, or when it holds what that attempt wrote. */
 enum model_rc
 model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
-    struct ddb_error *err)
+    json_object *earlier, struct ddb_error *err)
 {
-	json_object *key, *id, *raw = NULL, *stored;
-	const char *why;
-	enum model_rc rc = model_put_new(ddb, table, item, true, err);
+	json_object *stored = NULL, *id = json_object_object_get(earlier, "id");
+	enum model_rc rc;
 
+	if (id == NULL) {
+		ddb_error_set(err, 0, "MarshalError", "%s: %s", "id", "the earlier attempt's item has none");
+		return MODEL_ERROR;
+	}
+	json_object_object_add(item, "id", json_object_get(id));
+	rc = model_put_new(ddb, table, item, err);
 	if (rc != MODEL_CONFLICT)
 		return rc;
+	rc = get_same_id(ddb, table, item, &stored, err);
+	if (rc == MODEL_NOT_FOUND)
+		return MODEL_CONFLICT;	/* taken, then deleted: cannot be told */
+	if (rc != MODEL_OK)
+		return rc;
+	if ((rc = stored_is_written(stored, earlier, table, err)) != MODEL_OK) {
+		json_object_put(stored);
+		return rc;
+	}
 	/* The earlier attempt's write was applied: answer with what it stored. */
-	key = json_object_new_object();
-	if ((id = ddb_marshal_value(json_object_object_get(item, "id"), &why)) == NULL) {
-		json_object_put(key);
-		ddb_error_set(err, 0, "MarshalError", "id: %s", why);
-		return MODEL_ERROR;
-	}
-	json_object_object_add(key, "id", id);
-	rc = ddb_get_item(ddb, table, key, true, &raw, err) == -1 ? MODEL_ERROR : MODEL_OK;
-	json_object_put(key);
-	if (rc != MODEL_OK || raw == NULL)
-		return rc == MODEL_OK ? MODEL_CONFLICT : rc;
-	stored = model_unmarshal(raw, &why);
-	json_object_put(raw);
-	if (stored == NULL) {
-		ddb_error_set(err, 0, "UnmarshalError", "item: %s", why);
-		return MODEL_ERROR;
-	}
 	json_object_object_foreach(stored, name, value)
 		json_object_object_add(item, name, json_object_get(value));
 	json_object_put(stored);
 	return MODEL_OK;
 }
 
-/* A create under the id the caller chose. */
+/* A create under the caller's id, the id an earlier attempt drew, or a fresh one. */
 enum model_rc
-model_create_num(struct ddb *ddb, const char *table, json_object *item,
+model_create(struct ddb *ddb, const char *table, json_object *item, json_object *earlier,
     struct ddb_error *err)
 {
-	return model_put_new(ddb, table, item, false, err);
+	bool named = model_int(item, "id", 0) > 0;
+	enum model_rc rc;
+
+	if (earlier != NULL) {
+		rc = model_put_reclaimed(ddb, table, item, earlier, err);
+		if (rc != MODEL_CONFLICT || named)
+			return rc;
+		/* Another writer took the id that attempt drew: it wrote nothing. */
+		json_object_object_del(item, "id");
+	}
+	return named ? model_put_new(ddb, table, item, err) :
+	    model_create_next(ddb, table, item, err);
 }
 
 /* The largest id in the table (0 when empty), from a keys-only scan. */
@@ -416,7 +518,7 @@ model_create_next(struct ddb *ddb, const char *table, json_object *item,
 		if (counter_next(ddb, table, &id, err) != MODEL_OK)
 			return MODEL_ERROR;
 		json_object_object_add(item, "id", json_object_new_int64(id));
-		rc = model_put_new(ddb, table, item, true, err);
+		rc = model_put_new(ddb, table, item, err);
 		if (rc != MODEL_CONFLICT)
 			return rc;
 		log_warn("counter id taken; lifting the counter", LOG_S("table", table), LOG_I("id", id));

@@ -38,6 +38,10 @@ enum model_rc {
  * attributes: a new object (caller owns), or NULL with *why (static). */
 json_object *model_unmarshal(json_object *raw, const char **why);
 
+/* One item by its key (an AttributeValue map, borrowed), read strongly
+ * consistent: *item (plain, caller owns) or MODEL_NOT_FOUND. */
+enum model_rc model_get_key(struct ddb *ddb, const char *table, json_object *key,
+    json_object **item, struct ddb_error *err);
 /* One item by numeric id; *item (plain, caller owns) or MODEL_NOT_FOUND. */
 enum model_rc model_get_num(struct ddb *ddb, const char *table, long id,
     json_object **item, struct ddb_error *err);
@@ -49,18 +53,29 @@ enum model_rc model_scan_sorted(struct ddb *ddb, const char *table,
 bool model_is_reserved(json_object *item);
 /* Puts a new item (plain, with "id"; borrowed) unless one with that id
  * exists (MODEL_CONFLICT). A put whose outcome is unknown is sent again under
- * the same condition; when the id then exists the item is ours if id_is_mine
- * (an id nobody else can have drawn) or if it equals item: MODEL_OK. */
+ * the same condition; when the id then exists, it is this create's item
+ * (MODEL_OK) only when the stored item holds every field of item with the
+ * same value; an item at version 1 that does not is another writer's
+ * (MODEL_CONFLICT); one changed since cannot be told apart (MODEL_ERROR,
+ * unavailable, outcome unknown). */
 enum model_rc model_put_new(struct ddb *ddb, const char *table, json_object *item,
-    bool id_is_mine, struct ddb_error *err);
-/* Puts item under an id an earlier attempt of the same request drew, whose
- * write's outcome was unknown (Idempotency-Key): put now when absent; when
- * present it is that attempt's item, copied into item. */
+    struct ddb_error *err);
+/* Puts item under the id of earlier (plain, borrowed; needs "id"): the item
+ * an earlier attempt of the same request (Idempotency-Key) wrote with an
+ * unknown outcome. Sets item's "id". When that id holds what earlier holds,
+ * it is that attempt's item: copied into item, MODEL_OK. Another writer's
+ * item there is MODEL_CONFLICT (item not stored); as in model_put_new, one
+ * changed since its create is MODEL_ERROR. */
 enum model_rc model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
-    struct ddb_error *err);
-/* model_put_new for an id the caller chose. */
-enum model_rc model_create_num(struct ddb *ddb, const char *table, json_object *item,
-    struct ddb_error *err);
+    json_object *earlier, struct ddb_error *err);
+/* A create in a table keyed by a numeric id: under item's "id" when it has
+ * one (MODEL_CONFLICT when taken), else under a fresh id (model_create_next).
+ * earlier (borrowed, may be NULL) is what an earlier attempt of the same
+ * request wrote with an unknown outcome: its id is reclaimed first
+ * (model_put_reclaimed); when another writer holds it, a create without an
+ * id of its own draws a fresh one. */
+enum model_rc model_create(struct ddb *ddb, const char *table, json_object *item,
+    json_object *earlier, struct ddb_error *err);
 /* Puts a new item under a fresh id from the table's atomic counter (so
  * concurrent creates never collide; an id taken by an explicit create lifts
  * the counter past it); sets "id". Never MODEL_CONFLICT. */

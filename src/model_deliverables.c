@@ -97,14 +97,11 @@ deliverables_get(struct ddb *ddb, const struct config *cfg, long id, json_object
 /* Fills defaults and stores the new item. */
 enum model_rc
 deliverables_create(struct ddb *ddb, const struct config *cfg, json_object *item,
-    bool id_is_mine, struct ddb_error *err)
+    json_object *earlier, struct ddb_error *err)
 {
 	json_object_object_add(item, "version", json_object_new_int64(1));
 	json_object_object_add(item, "updated_at", model_now());
-	if (model_int(item, "id", 0) > 0)
-		return id_is_mine ? model_put_reclaimed(ddb, cfg->table_deliverables, item, err) :
-		    model_create_num(ddb, cfg->table_deliverables, item, err);
-	return model_create_next(ddb, cfg->table_deliverables, item, err);
+	return model_create(ddb, cfg->table_deliverables, item, earlier, err);
 }
 
 enum model_rc

@@ -15,11 +15,11 @@ enum model_rc deliverables_list(struct ddb *ddb, const struct config *cfg, long 
     const char *status, json_object **items, struct ddb_error *err);
 enum model_rc deliverables_get(struct ddb *ddb, const struct config *cfg, long id,
     json_object **item, struct ddb_error *err);
-/* item: validated plain fields; id set or 0 for the next free one. Adds
- * version 1 and updated_at. id_is_mine: the id is one this request drew
- * before (Idempotency-Key), so finding it stored is this create's success. */
+/* item: validated plain fields; id set or absent for the next free one. Adds
+ * version 1 and updated_at. earlier (may be NULL): what an earlier attempt of
+ * this request (Idempotency-Key) wrote with an unknown outcome (model_create). */
 enum model_rc deliverables_create(struct ddb *ddb, const struct config *cfg,
-    json_object *item, bool id_is_mine, struct ddb_error *err);
+    json_object *item, json_object *earlier, struct ddb_error *err);
 enum model_rc deliverables_update(struct ddb *ddb, const struct config *cfg, long id,
     json_object *changes, long expected_version, json_object **updated, struct ddb_error *err);
 enum model_rc deliverables_delete(struct ddb *ddb, const struct config *cfg, long id,

@@ -30,7 +30,7 @@ metrics_get(struct ddb *ddb, const struct config *cfg, long id, json_object **it
 /* Adds version, updated_at and the first history entry, then stores the item. */
 enum model_rc
 metrics_create(struct ddb *ddb, const struct config *cfg, json_object *item,
-    bool id_is_mine, struct ddb_error *err)
+    json_object *earlier, struct ddb_error *err)
 {
 	json_object *now = model_now(), *current = NULL;
 
@@ -40,10 +40,7 @@ metrics_create(struct ddb *ddb, const struct config *cfg, json_object *item,
 	    metrics_history_append(NULL, current, json_object_get_string(now)));
 	json_object_object_add(item, "version", json_object_new_int64(1));
 	json_object_object_add(item, "updated_at", now);
-	if (model_int(item, "id", 0) > 0)
-		return id_is_mine ? model_put_reclaimed(ddb, cfg->table_metrics, item, err) :
-		    model_create_num(ddb, cfg->table_metrics, item, err);
-	return model_create_next(ddb, cfg->table_metrics, item, err);
+	return model_create(ddb, cfg->table_metrics, item, earlier, err);
 }
 
 /* A copy of history with one entry appended and the oldest dropped past the cap. */

@@ -22,10 +22,10 @@ enum model_rc metrics_get(struct ddb *ddb, const struct config *cfg, long id,
 /* item: validated plain fields with current_value and higher_is_better set;
  * "id" set or absent for the next free one. Adds version 1, updated_at and a
  * history holding the current value; on MODEL_OK item is what was stored
- * (still owned by the caller). MODEL_CONFLICT when the id exists, unless
- * id_is_mine (an id this request drew before: see deliverables_create). */
+ * (still owned by the caller). MODEL_CONFLICT when the id exists. earlier:
+ * as for deliverables_create. */
 enum model_rc metrics_create(struct ddb *ddb, const struct config *cfg, json_object *item,
-    bool id_is_mine, struct ddb_error *err);
+    json_object *earlier, struct ddb_error *err);
 /* Applies changes (plain, borrowed) as a read-modify-write conditional on the
  * version read (model_update_num): a changed current_value is appended to
  * history (capped at METRICS_HISTORY_MAX). expected_version >= 0 makes it

@@ -140,30 +140,17 @@ enum model_rc
 updates_get(struct ddb *ddb, const struct config *cfg, const char *id, json_object **item,
     struct ddb_error *err)
 {
-	json_object *key = string_key(id), *raw = NULL;
-	const char *why;
-	int rc;
+	json_object *key = string_key(id);
+	enum model_rc rc = model_get_key(ddb, cfg->table_updates, key, item, err);
 
-	*item = NULL;
-	rc = ddb_get_item(ddb, cfg->table_updates, key, true, &raw, err);
 	json_object_put(key);
-	if (rc == -1)
-		return MODEL_ERROR;
-	if (raw == NULL)
-		return MODEL_NOT_FOUND;
-	*item = model_unmarshal(raw, &why);
-	json_object_put(raw);
-	if (*item == NULL) {
-		ddb_error_set(err, 0, "UnmarshalError", "%s", why);
-		return MODEL_ERROR;
-	}
-	return MODEL_OK;
+	return rc;
 }
 
 /* Conditional put under a new id; a taken id (next to impossible) draws another. */
 enum model_rc
 updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
-    const char *id_of_mine, struct ddb_error *err)
+    json_object *earlier, struct ddb_error *err)
 {
 	time_t now = time(NULL);
 	char stamp[21];
@@ -173,18 +160,19 @@ updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
 	json_object_object_add(item, "created_at", json_object_new_string(stamp));
 	json_object_object_add(item, "feed", json_object_new_string(SCHEMA_FEED_ALL));
 	json_object_object_add(item, "version", json_object_new_int(1));
-	if (id_of_mine != NULL) {
-		/* The id an earlier attempt of this request drew (Idempotency-Key). */
-		json_object_object_add(item, "id", json_object_new_string(id_of_mine));
-		return model_put_reclaimed(ddb, cfg->table_updates, item, err);
+	if (earlier != NULL) {
+		/* The id an earlier attempt of this request drew (Idempotency-Key),
+		 * unless another writer holds it: then that attempt wrote nothing. */
+		rc = model_put_reclaimed(ddb, cfg->table_updates, item, earlier, err);
+		if (rc != MODEL_CONFLICT)
+			return rc;
 	}
 	for (int attempt = 0; attempt < MODEL_CREATE_ATTEMPTS && rc == MODEL_CONFLICT; attempt++) {
 		char id[UPDATES_ID_LEN];
 
 		updates_new_id(now, id);
 		json_object_object_add(item, "id", json_object_new_string(id));
-		/* A fresh random id is ours alone: after an unknown outcome, finding it is our create. */
-		rc = model_put_new(ddb, cfg->table_updates, item, true, err);
+		rc = model_put_new(ddb, cfg->table_updates, item, err);
 	}
 	return rc;
 }
@@ -201,7 +189,7 @@ updates_create_with_id(struct ddb *ddb, const struct config *cfg, const char *id
 	json_object_object_add(item, "created_at", json_object_new_string(stamp));
 	json_object_object_add(item, "feed", json_object_new_string(SCHEMA_FEED_ALL));
 	json_object_object_add(item, "version", json_object_new_int(1));
-	return model_create_num(ddb, cfg->table_updates, item, err);
+	return model_put_new(ddb, cfg->table_updates, item, err);
 }
 
 /* UpdateItem ADD read_by :me, conditional on existence, returning the set. */

@@ -35,10 +35,11 @@ enum model_rc updates_get(struct ddb *ddb, const struct config *cfg, const char 
 /* item: validated plain fields (title, body, type, deliverable_id?, author).
  * Sets a new time-ordered id, created_at (now) and feed, and stores it
  * unless the id exists (a new id is drawn then). item stays the caller's.
- * id_of_mine: an id this request drew before (Idempotency-Key), used instead;
- * finding it stored is this create's success. */
+ * earlier (may be NULL): what an earlier attempt of this request
+ * (Idempotency-Key) wrote with an unknown outcome; its id is reclaimed first
+ * (model_put_reclaimed), and a new id drawn when another writer holds it. */
 enum model_rc updates_create(struct ddb *ddb, const struct config *cfg, json_object *item,
-    const char *id_of_mine, struct ddb_error *err);
+    json_object *earlier, struct ddb_error *err);
 /* Like updates_create under the given id (valid, time-ordered: see
  * digest_publish_id), with one conditional put: MODEL_CONFLICT, and nothing
  * written, when an update with that id exists. item stays the caller's. */

@@ -225,3 +225,40 @@ new_metric() {
 	api admin POST /api/metrics "{\"id\":$id,\"name\":\"other\",\"unit\":\"u\",\"baseline_value\":0,\"target_value\":10}"
 	expect_error 409 conflict
 }
+
+@test "a create whose put timed out does not claim another writer's item at its drawn id" {
+	local name=hung-create-$RANDOM$RANDOM other=taken-$RANDOM$RANDOM drawn id
+	api admin POST /api/deliverables "{\"name\":\"$name-probe\",\"month\":2}"
+	expect_status 201
+	drawn=$(($(jb .id) + 1))
+	# The create draws $drawn; its PutItem hangs (never forwarded) until the
+	# attempt times out, and is then sent again under its condition.
+	fault '[{"action":"hang","ops":["PutItem"],"times":1}]'
+	mkdir -p "$BATS_TEST_TMPDIR/first"
+	(
+		BATS_TEST_TMPDIR=$BATS_TEST_TMPDIR/first
+		api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":2}"
+		printf '%s' "$HTTP_STATUS" >"$BATS_TEST_TMPDIR/status"
+		printf '%s' "$BODY" >"$BATS_TEST_TMPDIR/body"
+	) &
+	local first=$!
+	sleep 1
+	# Meanwhile another writer creates an item under that id.
+	api admin POST /api/deliverables "{\"id\":$drawn,\"name\":\"$other\",\"month\":3}"
+	expect_status 201
+	wait "$first"
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	[ "$(cat "$BATS_TEST_TMPDIR/first/status")" = 201 ] ||
+		fail "first: $(cat "$BATS_TEST_TMPDIR/first/status") $(cat "$BATS_TEST_TMPDIR/first/body")"
+	BODY=$(cat "$BATS_TEST_TMPDIR/first/body")
+	expect_json .name "\"$name\""
+	id=$(jb .id)
+	[ "$id" != "$drawn" ] || fail "the create answered 201 for $drawn, which holds $other"
+	api admin GET "/api/deliverables/$id"
+	expect_json .name "\"$name\""
+	api admin GET "/api/deliverables/$drawn"
+	expect_json .name "\"$other\""
+	api admin GET /api/deliverables
+	[ "$(jb "[.items[] | select(.name == \"$name\")] | length")" = 1 ] ||
+		fail "expected exactly one deliverable named $name: $BODY"
+}

@@ -220,3 +220,66 @@ count_deliverables() {
 	expect_header Idempotent-Replayed '^true$'
 	expect_json .read_count 1
 }
+
+@test "a keyed retry after a 503 does not answer with another writer's item at the id the first attempt drew" {
+	local key name=drawn-$RANDOM$RANDOM other=explicit-$RANDOM$RANDOM drawn id
+	key=$(new_key)
+	# The next create draws the id after this one from the counter.
+	api admin POST /api/deliverables "{\"name\":\"$name-probe\",\"month\":5}"
+	expect_status 201
+	drawn=$(($(jb .id) + 1))
+	# The first attempt draws $drawn; its PutItem fails with a 500 (the
+	# outcome is unknown to the worker, but nothing is stored).
+	curl -sf -X PUT --data-binary '{"rules":[{"action":"error500","ops":["PutItem"],"skip":1}]}' \
+		"$FAULT_URL/_fault" >/dev/null
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_error 503 unavailable
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	# Meanwhile another writer creates an item under that id.
+	api admin POST /api/deliverables "{\"id\":$drawn,\"name\":\"$other\",\"month\":6}"
+	expect_status 201
+	# The retry creates its own item, under another id.
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_no_header Idempotent-Replayed
+	expect_json .name "\"$name\""
+	id=$(jb .id)
+	[ "$id" != "$drawn" ] || fail "the retry answered with the item at $drawn"
+	expect_header Location "^/api/deliverables/$id\$"
+	api admin GET "/api/deliverables/$drawn"
+	expect_json .name "\"$other\""
+	expect_json .month 6
+	api admin GET "/api/deliverables/$id"
+	expect_json .name "\"$name\""
+	[ "$(count_deliverables "$name")" = 1 ] || fail "the keyed POST was applied $(count_deliverables "$name") times"
+	# A further repeat replays that answer.
+	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
+	expect_status 201
+	expect_header Idempotent-Replayed '^true$'
+	expect_json .id "$id"
+}
+
+@test "a keyed retry whose first attempt's create was applied answers with that item, even when read since" {
+	local key title=applied-$RANDOM$RANDOM id
+	key=$(new_key)
+	# The update's PutItem is applied by the store and answered with a 500.
+	curl -sf -X PUT --data-binary '{"rules":[{"action":"apply500","ops":["PutItem"],"skip":1}]}' \
+		"$FAULT_URL/_fault" >/dev/null
+	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
+		-H "Idempotency-Key: $key"
+	expect_error 503 unavailable
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	api team GET '/api/updates?limit=100'
+	id=$(jq -r --arg t "$title" '.items[] | select(.title == $t) | .id' <<<"$BODY")
+	[ -n "$id" ] || fail "the first attempt's update is not stored"
+	# Someone reads it before the retry: the stored item gains a receipt.
+	api client POST "/api/updates/$id/read"
+	expect_status 200
+	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
+		-H "Idempotency-Key: $key"
+	expect_status 201
+	expect_json .id "\"$id\""
+	api team GET '/api/updates?limit=100'
+	[ "$(jq --arg t "$title" '[.items[] | select(.title == $t)] | length' <<<"$BODY")" = 1 ] ||
+		fail "the keyed POST was applied twice"
+}
