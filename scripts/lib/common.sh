@@ -13,6 +13,12 @@ PORTAL_APT_PACKAGES="build-essential autoconf automake libtool pkg-config
 	nginx-light curl jq bats openssl zip unzip python3 python3-yaml python3-jsonschema binutils ca-certificates procps wrk chromium
 	libpq-dev postgresql"
 
+# The arm64 Lambda package is cross-compiled on an x86_64 host
+# (scripts/package-lambda): Debian's cross compiler, the multiarch arm64
+# libraries it links, and qemu to run the result (tests/lambda/package_arch.sh).
+PORTAL_ARM64_PACKAGES="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev:arm64
+	libcurl4-openssl-dev:arm64 libjson-c-dev:arm64 libssl-dev:arm64 qemu-user-static"
+
 # Of those, the ones whose absence only skips tests (the browser tests need
 # chromium, which not every distribution packages).
 PORTAL_APT_OPTIONAL="chromium"
@@ -62,6 +68,36 @@ ensure_packages() {
 				die "apt-get install failed for:$required"
 		fi
 	fi
+}
+
+# On an x86_64 Debian host, adds dpkg's arm64 architecture and installs the
+# missing PORTAL_ARM64_PACKAGES. Where the archive serves no arm64 (Ubuntu
+# keeps it on ports.ubuntu.com) the architecture is taken back, and the arm64
+# package tests skip, naming what is missing.
+ensure_arm64_cross() {
+	local missing="" p added=0
+	[ "$(uname -m)" = x86_64 ] && command -v dpkg >/dev/null 2>&1 || return 0
+	for p in $PORTAL_ARM64_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	say "installing the arm64 cross build:$missing"
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		as_root dpkg --add-architecture arm64 || { say "dpkg --add-architecture arm64 failed"; return 0; }
+		added=1
+	fi
+	# shellcheck disable=SC2086
+	if as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+		return 0
+	fi
+	say "could not install the arm64 cross build; the arm64 package tests will be skipped"
+	if [ "$added" -eq 1 ]; then
+		as_root dpkg --remove-architecture arm64 &&
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	fi
+	return 0
 }
 
 # Installs dynalite (pinned in tools/dynalite/package-lock.json) into the tree.

@@ -15,7 +15,7 @@ PACKAGE=$top_srcdir/scripts/package-lambda
 EVENTS=$top_srcdir/tests/data/lambda
 STANDIN=$top_srcdir/tests/lambda/runtime_api.py
 TRIPLET=aarch64-linux-gnu
-INSTALL_HINT="dpkg --add-architecture arm64 && apt-get update && apt-get install gcc-aarch64-linux-gnu libc6-dev:arm64 libcurl4-openssl-dev:arm64 libjson-c-dev:arm64 libssl-dev:arm64 libjwt-dev:arm64"
+INSTALL_HINT="dpkg --add-architecture arm64 && apt-get update && apt-get install gcc-aarch64-linux-gnu libc6-dev:arm64 libcurl4-openssl-dev:arm64 libjson-c-dev:arm64 libssl-dev:arm64 (scripts/test installs them)"
 
 n=0
 failed=0
@@ -76,7 +76,7 @@ ok $? "an x86_64 binary is not packaged as arm64" || diag "$tmp/wrong.out"
 
 # --- arm64, cross-compiled ----------------------------------------------------
 if ! command -v "$TRIPLET-gcc" >/dev/null 2>&1 ||
-	! PKG_CONFIG_LIBDIR=/usr/lib/$TRIPLET/pkgconfig pkg-config --exists libcurl json-c libcrypto libjwt; then
+	! PKG_CONFIG_LIBDIR=/usr/lib/$TRIPLET/pkgconfig pkg-config --exists libcurl json-c libcrypto; then
 	skip "scripts/package-lambda --arch arm64 cross-compiles" "no arm64 cross toolchain/libraries: $INSTALL_HINT"
 	echo "1..$n"
 	[ "$failed" -eq 0 ]
