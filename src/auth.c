@@ -39,6 +39,20 @@ struct auth_key {
 	EVP_PKEY	*pkey;
 };
 
+/* The time claims of a token: exp always, nbf and iat when present. */
+struct auth_times {
+	int64_t	 exp, nbf, iat;
+	bool	 has_nbf, has_iat;
+};
+
+/* A token that passed every check: its digest, claims and times. */
+struct auth_verified {
+	unsigned char		 digest[SHA256_DIGEST_LENGTH];
+	bool			 used;
+	struct auth_claims	 claims;
+	struct auth_times	 times;
+};
+
 /* A parsed key set; replaced as a whole on re-fetch. */
 struct auth_keyset {
 	struct auth_key	*keys;
@@ -55,11 +69,11 @@ struct auth {
 	int64_t			 last_fetch_s;	/* when the last attempt started */
 	atomic_uint		 fetch_count;
 	int64_t			(*now_s)(void);
-	/* SHA-256 of tokens whose signature has been verified: a token seen
-	 * again skips the RSA check (every other check runs each time). */
+	/* Tokens that passed every check, by SHA-256 of their text: a token
+	 * seen again skips decoding, the RSA check and the claims that cannot
+	 * change (iss, aud, sub); its times are checked again each time. */
 	pthread_mutex_t		 verified_lock;
-	unsigned char		 verified[AUTH_VERIFIED_SLOTS][SHA256_DIGEST_LENGTH];
-	bool			 verified_used[AUTH_VERIFIED_SLOTS];
+	struct auth_verified	 verified[AUTH_VERIFIED_SLOTS];
 };
 
 /* The parts of a token, decoded. */
@@ -125,6 +139,8 @@ auth_free(struct auth *auth)
 	pthread_rwlock_destroy(&auth->lock);
 	pthread_mutex_destroy(&auth->fetch_lock);
 	pthread_mutex_destroy(&auth->verified_lock);
+	for (size_t i = 0; i < AUTH_VERIFIED_SLOTS; i++)
+		auth_claims_free(&auth->verified[i].claims);
 	free(auth);
 }
 
@@ -733,16 +749,61 @@ auth_profile_string(json_object *payload, const char *name, char **out)
 	return 0;
 }
 
-/* Checks every claim of a verified payload and fills claims. */
+/* Checks the time claims against the clock (with AUTH_LEEWAY_S). */
+static enum auth_result
+auth_times_ok(const struct auth *auth, const struct auth_times *t, const char **why)
+{
+	int64_t now = auth_now(auth);
+
+	/* now >= exp + leeway, written so that no exp (INT64_MAX too) overflows. */
+	if (t->exp <= now - AUTH_LEEWAY_S) {
+		*why = "token expired";
+		return AUTH_INVALID;
+	}
+	if (t->has_nbf && t->nbf > now + AUTH_LEEWAY_S) {
+		*why = "nbf in the future";
+		return AUTH_INVALID;
+	}
+	if (t->has_iat && t->iat > now + AUTH_LEEWAY_S) {
+		*why = "iat in the future";
+		return AUTH_INVALID;
+	}
+	return AUTH_OK;
+}
+
+/* Reads exp, nbf and iat of a payload; AUTH_OK or AUTH_INVALID with *why. */
+static enum auth_result
+auth_read_times(json_object *payload, struct auth_times *t, const char **why)
+{
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	if ((rc = auth_numeric_date(payload, "exp", &t->exp)) != 1) {
+		*why = rc == 0 ? "exp missing" : "exp not a number";
+		return AUTH_INVALID;
+	}
+	if ((rc = auth_numeric_date(payload, "nbf", &t->nbf)) == -1) {
+		*why = "nbf in the future";
+		return AUTH_INVALID;
+	}
+	t->has_nbf = rc == 1;
+	if ((rc = auth_numeric_date(payload, "iat", &t->iat)) == -1) {
+		*why = "iat in the future";
+		return AUTH_INVALID;
+	}
+	t->has_iat = rc == 1;
+	return AUTH_OK;
+}
+
+/* Checks every claim of a verified payload and fills claims and times. */
 static enum auth_result
 auth_check_claims(const struct auth *auth, json_object *payload, struct auth_claims *claims,
-    const char **why)
+    struct auth_times *times, const char **why)
 {
 	const char *iss, *sub;
 	json_object *verified;
-	int64_t now = auth_now(auth), exp = 0, nbf, iat;
 	size_t len = 0;
-	int rc;
+	enum auth_result r;
 
 	iss = auth_json_strn(payload, "iss", &len);
 	if (!auth_equal(iss, len, auth->cfg->issuer)) {
@@ -753,25 +814,9 @@ auth_check_claims(const struct auth *auth, json_object *payload, struct auth_cla
 		*why = "aud mismatch";
 		return AUTH_INVALID;
 	}
-	if ((rc = auth_numeric_date(payload, "exp", &exp)) != 1) {
-		*why = rc == 0 ? "exp missing" : "exp not a number";
-		return AUTH_INVALID;
-	}
-	/* now >= exp + leeway, written so that no exp (INT64_MAX too) overflows. */
-	if (exp <= now - AUTH_LEEWAY_S) {
-		*why = "token expired";
-		return AUTH_INVALID;
-	}
-	if ((rc = auth_numeric_date(payload, "nbf", &nbf)) == -1 ||
-	    (rc == 1 && nbf > now + AUTH_LEEWAY_S)) {
-		*why = "nbf in the future";
-		return AUTH_INVALID;
-	}
-	if ((rc = auth_numeric_date(payload, "iat", &iat)) == -1 ||
-	    (rc == 1 && iat > now + AUTH_LEEWAY_S)) {
-		*why = "iat in the future";
-		return AUTH_INVALID;
-	}
+	if ((r = auth_read_times(payload, times, why)) != AUTH_OK ||
+	    (r = auth_times_ok(auth, times, why)) != AUTH_OK)
+		return r;
 	sub = auth_json_strn(payload, "sub", &len);
 	if (!auth_no_nul(sub, len) || len == 0 || len > AUTH_MAX_SUB_BYTES) {
 		*why = "sub missing";
@@ -784,7 +829,7 @@ auth_check_claims(const struct auth *auth, json_object *payload, struct auth_cla
 		*why = "email or name holds NUL";
 		return AUTH_INVALID;
 	}
-	claims->exp = exp;
+	claims->exp = times->exp;
 	verified = auth_profile_claim(payload, "email_verified", json_type_boolean);
 	claims->email_unverified = verified != NULL && !json_object_get_boolean(verified);
 	return AUTH_OK;
@@ -825,29 +870,49 @@ auth_verified_slot(const unsigned char *digest)
 	return h % AUTH_VERIFIED_SLOTS;
 }
 
-/* True when this exact token's signature was verified before. */
-static bool
-auth_verified_seen(struct auth *auth, const unsigned char *digest)
+/* A copy of claims (strings duplicated). */
+static void
+auth_claims_copy(struct auth_claims *to, const struct auth_claims *from)
 {
-	size_t i = auth_verified_slot(digest);
+	to->sub = xstrdup(from->sub);
+	to->email = from->email != NULL ? xstrdup(from->email) : NULL;
+	to->name = from->name != NULL ? xstrdup(from->name) : NULL;
+	to->exp = from->exp;
+	to->email_unverified = from->email_unverified;
+}
+
+/* True when this exact token passed every check before: fills claims and
+ * times from that check. */
+static bool
+auth_verified_seen(struct auth *auth, const unsigned char *digest, struct auth_claims *claims,
+    struct auth_times *times)
+{
+	struct auth_verified *v = &auth->verified[auth_verified_slot(digest)];
 	bool seen;
 
 	pthread_mutex_lock(&auth->verified_lock);
-	seen = auth->verified_used[i] &&
-	    memcmp(auth->verified[i], digest, SHA256_DIGEST_LENGTH) == 0;
+	seen = v->used && memcmp(v->digest, digest, SHA256_DIGEST_LENGTH) == 0;
+	if (seen) {
+		auth_claims_copy(claims, &v->claims);
+		*times = v->times;
+	}
 	pthread_mutex_unlock(&auth->verified_lock);
 	return seen;
 }
 
-/* Remembers a token whose signature verified (replacing the slot's last one). */
+/* Remembers a token that passed every check (replacing the slot's last one). */
 static void
-auth_verified_remember(struct auth *auth, const unsigned char *digest)
+auth_verified_remember(struct auth *auth, const unsigned char *digest,
+    const struct auth_claims *claims, const struct auth_times *times)
 {
-	size_t i = auth_verified_slot(digest);
+	struct auth_verified *v = &auth->verified[auth_verified_slot(digest)];
 
 	pthread_mutex_lock(&auth->verified_lock);
-	memcpy(auth->verified[i], digest, SHA256_DIGEST_LENGTH);
-	auth->verified_used[i] = true;
+	auth_claims_free(&v->claims);
+	memcpy(v->digest, digest, SHA256_DIGEST_LENGTH);
+	auth_claims_copy(&v->claims, claims);
+	v->times = *times;
+	v->used = true;
 	pthread_mutex_unlock(&auth->verified_lock);
 }
 
@@ -862,6 +927,7 @@ auth_verify(struct auth *auth, const char *authorization, struct auth_claims *cl
 	enum auth_result r;
 	size_t len = 0;
 	unsigned char digest[SHA256_DIGEST_LENGTH];
+	struct auth_times times;
 
 	if (why == NULL)
 		why = &dummy;
@@ -875,22 +941,25 @@ auth_verify(struct auth *auth, const char *authorization, struct auth_claims *cl
 		*why = "empty bearer token";
 		return AUTH_INVALID;
 	}
+	SHA256((const unsigned char *)token, len, digest);
+	if (auth_verified_seen(auth, digest, claims, &times)) {
+		if ((r = auth_times_ok(auth, &times, why)) != AUTH_OK)
+			auth_claims_free(claims);
+		return r;
+	}
 	if ((r = auth_token_parse(token, len, &t, &kid, why)) != AUTH_OK)
 		goto out;
-	SHA256((const unsigned char *)token, len, digest);
-	if (!auth_verified_seen(auth, digest)) {
-		if ((r = auth_key_for(auth, kid, &pkey)) != AUTH_OK) {
-			*why = r == AUTH_UNAVAILABLE ? "JWKS unavailable" : "unknown kid";
-			goto out;
-		}
-		if (!auth_rs256_verify(pkey, &t)) {
-			*why = "bad signature";
-			r = AUTH_INVALID;
-			goto out;
-		}
-		auth_verified_remember(auth, digest);
+	if ((r = auth_key_for(auth, kid, &pkey)) != AUTH_OK) {
+		*why = r == AUTH_UNAVAILABLE ? "JWKS unavailable" : "unknown kid";
+		goto out;
 	}
-	r = auth_check_claims(auth, t.payload, claims, why);
+	if (!auth_rs256_verify(pkey, &t)) {
+		*why = "bad signature";
+		r = AUTH_INVALID;
+		goto out;
+	}
+	if ((r = auth_check_claims(auth, t.payload, claims, &times, why)) == AUTH_OK)
+		auth_verified_remember(auth, digest, claims, &times);
 out:
 	EVP_PKEY_free(pkey);
 	auth_token_clear(&t);

@@ -56,6 +56,7 @@ struct attempt {
 	char			*body;
 	size_t			 body_len;
 	struct httpc_response	 response;
+	bool			 plain;		/* read the answer's items unmarshalled */
 };
 
 static bool is_single_write(const char *op);
@@ -487,6 +488,19 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op, CURLcode cc,
 	/* Read here too: the parallel path performs on the multi handle. */
 	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &a->response.status);
 	status = a->response.status;
+	if (status == 200 && a->plain) {
+		const char *why;
+		bool unmarshal;
+
+		if ((*response = ddb_answer_parse(a->response.body.data, a->response.body.len,
+		    &why, &unmarshal)) != NULL)
+			return 0;
+		if (unmarshal)
+			error_set(err, 200, "UnmarshalError", "%s answered with an item: %s", op, why);
+		else
+			error_set(err, 200, "InvalidResponse", "%s answered with a body that is not a JSON object", op);
+		return -1;
+	}
 	body = json_parse_body(a->response.body.data, a->response.body.len);
 	if (status == 200) {
 		if (body == NULL || !json_object_is_type(body, json_type_object)) {
@@ -525,7 +539,7 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op, CURLcode cc,
 /* Runs attempts of op until success, a final error, the attempt limit or the
  * deadline; attempts_done counts attempts already made (err holds the last). */
 static int
-call_with_retries(struct ddb *ddb, const char *op, const char *body,
+call_with_retries(struct ddb *ddb, const char *op, const char *body, bool plain,
     json_object **response, struct ddb_error *err, int attempts_done)
 {
 	struct attempt	 a;
@@ -545,6 +559,7 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body,
 		}
 		memset(&a, 0, sizeof a);
 		a.easy = ddb->easy;
+		a.plain = plain;
 		httpc_response_init(&a.response, DDB_RESPONSE_MAX);
 		err->attempts = n;
 		if (attempt_prepare(ddb, &a, op, body, err) == -1) {
@@ -573,20 +588,19 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body,
 static void (*write_hook)(void);
 static bool is_write_op(const char *op);
 
-/* Raw call of one operation with retries; *response is the caller's. */
-int
-ddb_call(struct ddb *ddb, const char *op, json_object *request,
+/* One operation with retries, its items in the wire or the plain form. */
+static int
+call_form(struct ddb *ddb, const char *op, json_object *request, bool plain,
     json_object **response, struct ddb_error *err)
 {
 	const char	*body;
-
 	int		 rc;
 
 	memset(err, 0, sizeof *err);
 	*response = NULL;
 	body = json_object_to_json_string_ext(request,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	rc = call_with_retries(ddb, op, body, response, err, 0);
+	rc = call_with_retries(ddb, op, body, plain, response, err, 0);
 	/* After any write attempt, whatever its outcome (a timed-out write may
 	 * still have happened), tell the observer: caches must not serve what
 	 * was read before it. */
@@ -595,8 +609,22 @@ ddb_call(struct ddb *ddb, const char *op, json_object *request,
 	return rc;
 }
 
-/* Registers the function called after every write (NULL: none). Set it at
- * start-up, before threads. */
+/* Raw call of one operation with retries; *response is the caller's. */
+int
+ddb_call(struct ddb *ddb, const char *op, json_object *request,
+    json_object **response, struct ddb_error *err)
+{
+	return call_form(ddb, op, request, false, response, err);
+}
+
+/* The same, with the answer's items unmarshalled as it is read. */
+int
+ddb_call_plain(struct ddb *ddb, const char *op, json_object *request,
+    json_object **response, struct ddb_error *err)
+{
+	return call_form(ddb, op, request, true, response, err);
+}
+
 void
 ddb_set_write_hook(void (*hook)(void))
 {
@@ -651,6 +679,7 @@ parallel_chunk(struct ddb *ddb, struct ddb_op *ops, size_t n, char **bodies)
 	for (i = 0; i < n; i++) {
 		memset(&a[i], 0, sizeof a[i]);
 		a[i].easy = pool_handle(ddb, i);
+		a[i].plain = ops[i].plain;
 		httpc_response_init(&a[i].response, DDB_RESPONSE_MAX);
 		result[i] = CURLE_FAILED_INIT;
 		ops[i].err.attempts = 1;
@@ -717,7 +746,8 @@ ddb_call_parallel(struct ddb *ddb, struct ddb_op *ops, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		if (ops[i].rc == -1 && ops[i].err.retryable && !ops[i].err.outcome_unknown)
-			ops[i].rc = call_with_retries(ddb, ops[i].op, bodies[i], &ops[i].response,
+			ops[i].rc = call_with_retries(ddb, ops[i].op, bodies[i], ops[i].plain,
+			    &ops[i].response,
 			    &ops[i].err, ops[i].err.attempts);
 		if (ops[i].rc == -1)
 			rc = -1;
@@ -782,10 +812,10 @@ item_call(struct ddb *ddb, const char *op, json_object *req, json_object **attri
 	return 0;
 }
 
-/* GetItem: *item is the item (a new reference) or NULL when absent. */
-int
-ddb_get_item(struct ddb *ddb, const char *table, json_object *key, bool consistent,
-    json_object **item, struct ddb_error *err)
+/* GetItem in either form. */
+static int
+get_item_form(struct ddb *ddb, const char *table, json_object *key, bool consistent,
+    bool plain, json_object **item, struct ddb_error *err)
 {
 	json_object	*req, *resp;
 	int		 rc;
@@ -794,13 +824,29 @@ ddb_get_item(struct ddb *ddb, const char *table, json_object *key, bool consiste
 	req = table_request(table, "Key", key);
 	if (consistent)
 		json_object_object_add(req, "ConsistentRead", json_object_new_boolean(1));
-	rc = ddb_call(ddb, "GetItem", req, &resp, err);
+	rc = call_form(ddb, "GetItem", req, plain, &resp, err);
 	json_object_put(req);
 	if (rc == -1)
 		return -1;
 	take_member(resp, "Item", item);
 	json_object_put(resp);
 	return 0;
+}
+
+/* GetItem: *item is the item (a new reference) or NULL when absent. */
+int
+ddb_get_item(struct ddb *ddb, const char *table, json_object *key, bool consistent,
+    json_object **item, struct ddb_error *err)
+{
+	return get_item_form(ddb, table, key, consistent, false, item, err);
+}
+
+/* GetItem: *item is the plain item or NULL when absent. */
+int
+ddb_get_item_plain(struct ddb *ddb, const char *table, json_object *key, bool consistent,
+    json_object **item, struct ddb_error *err)
+{
+	return get_item_form(ddb, table, key, consistent, true, item, err);
 }
 
 /* PutItem with extra merged in; *attributes per ReturnValues (may be NULL). */
@@ -853,14 +899,14 @@ request_with_start(json_object *request, json_object *start)
 
 /* One Query or Scan call: new references to Items (an array) and LastEvaluatedKey. */
 static int
-page_call(struct ddb *ddb, const char *op, json_object *request, json_object **items,
+page_call(struct ddb *ddb, const char *op, bool plain, json_object *request, json_object **items,
     json_object **last_key, struct ddb_error *err)
 {
 	json_object	*resp;
 
 	*items = NULL;
 	*last_key = NULL;
-	if (ddb_call(ddb, op, request, &resp, err) == -1)
+	if (call_form(ddb, op, request, plain, &resp, err) == -1)
 		return -1;
 	take_member(resp, "Items", items);
 	if (*items == NULL || !json_object_is_type(*items, json_type_array)) {
@@ -874,7 +920,7 @@ page_call(struct ddb *ddb, const char *op, json_object *request, json_object **i
 
 /* Follows LastEvaluatedKey to the end; *items is a new array of all items. */
 static int
-pages_all(struct ddb *ddb, const char *op, json_object *request, json_object **items,
+pages_all(struct ddb *ddb, const char *op, bool plain, json_object *request, json_object **items,
     struct ddb_error *err)
 {
 	json_object	*all = json_object_new_array(), *page, *last = NULL, *req;
@@ -885,7 +931,7 @@ pages_all(struct ddb *ddb, const char *op, json_object *request, json_object **i
 	for (pages = 0; pages < DDB_PAGES_MAX; pages++) {
 		req = request_with_start(request, last);
 		json_object_put(last);
-		if (page_call(ddb, op, req, &page, &last, err) == -1) {
+		if (page_call(ddb, op, plain, req, &page, &last, err) == -1) {
 			json_object_put(req);
 			json_object_put(all);
 			return -1;
@@ -911,14 +957,30 @@ pages_all(struct ddb *ddb, const char *op, json_object *request, json_object **i
 int
 ddb_query_all(struct ddb *ddb, json_object *request, json_object **items, struct ddb_error *err)
 {
-	return pages_all(ddb, "Query", request, items, err);
+	return pages_all(ddb, "Query", false, request, items, err);
+}
+
+/* Query to the end; *items is a new array of plain items. */
+int
+ddb_query_all_plain(struct ddb *ddb, json_object *request, json_object **items,
+    struct ddb_error *err)
+{
+	return pages_all(ddb, "Query", true, request, items, err);
 }
 
 /* Scan to the end; *items is a new array. */
 int
 ddb_scan_all(struct ddb *ddb, json_object *request, json_object **items, struct ddb_error *err)
 {
-	return pages_all(ddb, "Scan", request, items, err);
+	return pages_all(ddb, "Scan", false, request, items, err);
+}
+
+/* Scan to the end; *items is a new array of plain items. */
+int
+ddb_scan_all_plain(struct ddb *ddb, json_object *request, json_object **items,
+    struct ddb_error *err)
+{
+	return pages_all(ddb, "Scan", true, request, items, err);
 }
 
 /* One Query page; *last_key is the cursor or NULL at the end. */
@@ -926,7 +988,15 @@ int
 ddb_query_page(struct ddb *ddb, json_object *request, json_object **items,
     json_object **last_key, struct ddb_error *err)
 {
-	return page_call(ddb, "Query", request, items, last_key, err);
+	return page_call(ddb, "Query", false, request, items, last_key, err);
+}
+
+/* One Query page of plain items; *last_key (wire form) as ddb_query_page. */
+int
+ddb_query_page_plain(struct ddb *ddb, json_object *request, json_object **items,
+    json_object **last_key, struct ddb_error *err)
+{
+	return page_call(ddb, "Query", true, request, items, last_key, err);
 }
 
 /* One Scan page; *last_key is the cursor or NULL at the end. */
@@ -934,7 +1004,7 @@ int
 ddb_scan_page(struct ddb *ddb, json_object *request, json_object **items,
     json_object **last_key, struct ddb_error *err)
 {
-	return page_call(ddb, "Scan", request, items, last_key, err);
+	return page_call(ddb, "Scan", false, request, items, last_key, err);
 }
 
 /* Waits before resubmission round (1-based) of unprocessed batch entries;

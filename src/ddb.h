@@ -94,6 +94,18 @@ void ddb_set_write_hook(void (*hook)(void));
  * borrowed; *response is owned by the caller. 0 or -1 with err filled. */
 int ddb_call(struct ddb *ddb, const char *op, json_object *request,
     json_object **response, struct ddb_error *err);
+/* The same, with the answer read by ddb_answer_parse: its "Item", "Items"
+ * and "Attributes" come back as plain items. An item the plain form cannot
+ * hold fails the call with the code "UnmarshalError". */
+int ddb_call_plain(struct ddb *ddb, const char *op, json_object *request,
+    json_object **response, struct ddb_error *err);
+/* Reads a store answer (one JSON object) in one pass, without a tree in the
+ * wire format: the members "Item", "Attributes" and "Items" come out
+ * unmarshalled (as ddb_unmarshal_item gives them), every other member in the
+ * wire format. NULL with *why (static) on text that is not one JSON object
+ * (*unmarshal false) or on an item the plain form cannot hold (*unmarshal
+ * true). */
+json_object *ddb_answer_parse(const char *text, size_t len, const char **why, bool *unmarshal);
 
 /* Several independent calls at once (curl multi, DDB_PARALLEL_MAX at a time,
  * on pooled easy handles sharing the connection cache); each gets its own
@@ -106,6 +118,7 @@ struct ddb_op {
 	json_object		*response;	/* owned by the caller after the call */
 	struct ddb_error	 err;
 	int			 rc;
+	bool			 plain;		/* items unmarshalled (ddb_call_plain) */
 };
 int ddb_call_parallel(struct ddb *ddb, struct ddb_op *ops, size_t n);
 
@@ -114,6 +127,9 @@ int ddb_call_parallel(struct ddb *ddb, struct ddb_op *ops, size_t n);
  * ExpressionAttributeNames/Values, ReturnValues, ...; borrowed). */
 int ddb_get_item(struct ddb *ddb, const char *table, json_object *key, bool consistent,
     json_object **item /* NULL when absent */, struct ddb_error *err);
+/* The same, *item in plain form (read in one pass, see ddb_call_plain). */
+int ddb_get_item_plain(struct ddb *ddb, const char *table, json_object *key, bool consistent,
+    json_object **item, struct ddb_error *err);
 int ddb_put_item(struct ddb *ddb, const char *table, json_object *item,
     json_object *extra, json_object **attributes, struct ddb_error *err);
 int ddb_update_item(struct ddb *ddb, const char *table, json_object *key,
@@ -129,6 +145,14 @@ int ddb_scan_all(struct ddb *ddb, json_object *request, json_object **items, str
 int ddb_query_page(struct ddb *ddb, json_object *request, json_object **items,
     json_object **last_key, struct ddb_error *err);
 int ddb_scan_page(struct ddb *ddb, json_object *request, json_object **items,
+    json_object **last_key, struct ddb_error *err);
+/* The same with plain items, read in one pass (see ddb_call_plain);
+ * last_key stays in the wire form, ready for ExclusiveStartKey. */
+int ddb_query_all_plain(struct ddb *ddb, json_object *request, json_object **items,
+    struct ddb_error *err);
+int ddb_scan_all_plain(struct ddb *ddb, json_object *request, json_object **items,
+    struct ddb_error *err);
+int ddb_query_page_plain(struct ddb *ddb, json_object *request, json_object **items,
     json_object **last_key, struct ddb_error *err);
 
 /* BatchGetItem over any number of keys (split by 100, UnprocessedKeys resubmitted). */

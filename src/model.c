@@ -36,25 +36,43 @@ model_unmarshal(json_object *raw, const char **why)
 	return item;
 }
 
-/* GetItem by key, strongly consistent, unmarshalled. */
+/* Drops the internal attributes of a plain item. */
+void
+model_hide_internal(json_object *item)
+{
+	for (size_t i = 0; item != NULL && i < ARRAY_LEN(internal_attrs); i++)
+		json_object_object_del(item, internal_attrs[i]);
+}
+
+/* The items the API shows, from plain items read in one pass. */
+json_object *
+model_items_shown(json_object *plain_items)
+{
+	size_t n = plain_items != NULL ? json_object_array_length(plain_items) : 0;
+	json_object *out = json_object_new_array_ext(n > 0 ? (int)n : 1);
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *item = json_object_array_get_idx(plain_items, i);
+
+		if (item == NULL || model_is_reserved(item))
+			continue;
+		model_hide_internal(item);
+		json_object_array_add(out, json_object_get(item));
+	}
+	return out;
+}
+
+/* GetItem by key, strongly consistent, unmarshalled as it is read. */
 enum model_rc
 model_get_key(struct ddb *ddb, const char *table, json_object *key, json_object **item,
     struct ddb_error *err)
 {
-	json_object *raw = NULL;
-	const char *why;
-
 	*item = NULL;
-	if (ddb_get_item(ddb, table, key, true, &raw, err) == -1)
+	if (ddb_get_item_plain(ddb, table, key, true, item, err) == -1)
 		return MODEL_ERROR;
-	if (raw == NULL)
+	if (*item == NULL)
 		return MODEL_NOT_FOUND;
-	*item = model_unmarshal(raw, &why);
-	json_object_put(raw);
-	if (*item == NULL) {
-		ddb_error_set(err, 0, "UnmarshalError", "%s: %s", "item", why);
-		return MODEL_ERROR;
-	}
+	model_hide_internal(*item);
 	return MODEL_OK;
 }
 
@@ -102,29 +120,6 @@ model_sort_by(json_object *items, const char *field)
 	free(tmp);
 }
 
-/* Unmarshals every item of a raw array into a new plain array. */
-static json_object *
-unmarshal_all(json_object *raw, struct ddb_error *err)
-{
-	json_object *out = json_object_new_array();
-	const char *why;
-
-	for (size_t i = 0; i < json_object_array_length(raw); i++) {
-		json_object *item;
-
-		if (model_is_reserved(json_object_array_get_idx(raw, i)))
-			continue;
-		item = model_unmarshal(json_object_array_get_idx(raw, i), &why);
-		if (item == NULL) {
-			json_object_put(out);
-			ddb_error_set(err, 0, "UnmarshalError", "%s: %s", "item", why);
-			return NULL;
-		}
-		json_object_array_add(out, item);
-	}
-	return out;
-}
-
 /* Scan to the end, sorted by id (served from the cache when it is on and fresh). */
 enum model_rc
 model_scan_sorted(struct ddb *ddb, const char *table, json_object **items,
@@ -142,18 +137,14 @@ model_scan_sorted(struct ddb *ddb, const char *table, json_object **items,
 	}
 	req = json_object_new_object();
 	json_object_object_add(req, "TableName", json_object_new_string(table));
-	rc = ddb_scan_all(ddb, req, &raw, err);
+	rc = ddb_scan_all_plain(ddb, req, &raw, err);
 	json_object_put(req);
 	if (rc == -1) {
 		free(key);
 		return MODEL_ERROR;
 	}
-	*items = unmarshal_all(raw, err);
+	*items = model_items_shown(raw);
 	json_object_put(raw);
-	if (*items == NULL) {
-		free(key);
-		return MODEL_ERROR;
-	}
 	model_sort_by(*items, "id");
 	cache_put(key, token, *items);
 	free(key);

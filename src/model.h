@@ -37,6 +37,12 @@ enum model_rc {
 /* An AttributeValue item (borrowed) as a plain item without the internal
  * attributes: a new object (caller owns), or NULL with *why (static). */
 json_object *model_unmarshal(json_object *raw, const char **why);
+/* Plain items read in one pass (ddb_*_plain; borrowed) as the API shows
+ * them: a new array without the reserved counter item and the internal
+ * attributes (which are dropped from the items themselves). */
+json_object *model_items_shown(json_object *plain_items);
+/* The same for one plain item (NULL-safe). */
+void model_hide_internal(json_object *item);
 
 /* One item by its key (an AttributeValue map, borrowed), read strongly
  * consistent: *item (plain, caller owns) or MODEL_NOT_FOUND. */

@@ -9,33 +9,25 @@ enum { OP_DELIVERABLES, OP_METRICS, OP_UPDATES, OP_COUNT };
 
 #define DASHBOARD_CACHE_KEY	"dashboard"
 
-/* Unmarshals the Items of a response (and any further pages) into a plain array. */
+/* The Items of a plain response (and any further pages) as the API shows them. */
 static enum model_rc
 collect(struct ddb *ddb, struct ddb_op *op, json_object **out, struct ddb_error *err)
 {
-	json_object *items, *last, *raw = NULL;
-	const char *why;
+	json_object *items = NULL, *last, *raw = NULL;
 
-	*out = json_object_new_array();
+	*out = NULL;
 	if (json_object_object_get_ex(op->response, "LastEvaluatedKey", &last)) {
 		/* Larger than one page: read the rest page by page. */
 		int rc = strcmp(op->op, "Query") == 0 ?
-		    ddb_query_all(ddb, op->request, &raw, err) :
-		    ddb_scan_all(ddb, op->request, &raw, err);
+		    ddb_query_all_plain(ddb, op->request, &raw, err) :
+		    ddb_scan_all_plain(ddb, op->request, &raw, err);
 		if (rc == -1)
 			return MODEL_ERROR;
 		items = raw;
-	} else if (!json_object_object_get_ex(op->response, "Items", &items))
+	} else if (!json_object_object_get_ex(op->response, "Items", &items) ||
+	    !json_object_is_type(items, json_type_array))
 		items = NULL;
-	for (size_t i = 0; items != NULL && i < json_object_array_length(items); i++) {
-		json_object *item;
-
-		if (model_is_reserved(json_object_array_get_idx(items, i)))
-			continue;
-		item = model_unmarshal(json_object_array_get_idx(items, i), &why);
-		if (item != NULL)
-			json_object_array_add(*out, item);
-	}
+	*out = model_items_shown(items);
 	json_object_put(raw);
 	return MODEL_OK;
 }
@@ -82,6 +74,8 @@ dashboard_load(struct ddb *ddb, const struct config *cfg, struct dashboard_data 
 	json_object_object_add(feed, "ScanIndexForward", json_object_new_boolean(0));
 	ops[OP_UPDATES].op = "Query";
 	ops[OP_UPDATES].request = feed;
+	for (size_t i = 0; i < OP_COUNT; i++)
+		ops[i].plain = true;
 
 	if (ddb_call_parallel(ddb, ops, OP_COUNT) == -1) {
 		for (size_t i = 0; i < OP_COUNT; i++)

@@ -40,7 +40,6 @@ deliverables_list(struct ddb *ddb, const struct config *cfg, long month, const c
 {
 	json_object *req = json_object_new_object(), *values = json_object_new_object();
 	json_object *names = json_object_new_object(), *raw = NULL;
-	const char *why;
 	int rc;
 
 	*items = NULL;
@@ -66,22 +65,14 @@ deliverables_list(struct ddb *ddb, const struct config *cfg, long month, const c
 		json_object_object_add(req, "ExpressionAttributeNames", json_object_get(names));
 		json_object_object_add(req, "ExpressionAttributeValues", json_object_get(values));
 	}
-	rc = month > 0 ? ddb_query_all(ddb, req, &raw, err) : ddb_scan_all(ddb, req, &raw, err);
+	rc = month > 0 ? ddb_query_all_plain(ddb, req, &raw, err) :
+	    ddb_scan_all_plain(ddb, req, &raw, err);
 	json_object_put(req);
 	json_object_put(names);
 	json_object_put(values);
 	if (rc == -1)
 		return MODEL_ERROR;
-	*items = json_object_new_array();
-	for (size_t i = 0; i < json_object_array_length(raw); i++) {
-		json_object *item;
-
-		if (model_is_reserved(json_object_array_get_idx(raw, i)))
-			continue;
-		item = model_unmarshal(json_object_array_get_idx(raw, i), &why);
-		if (item != NULL)
-			json_object_array_add(*items, item);
-	}
+	*items = model_items_shown(raw);
 	json_object_put(raw);
 	model_sort_by(*items, "month");
 	return MODEL_OK;

@@ -93,19 +93,15 @@ updates_list(struct ddb *ddb, const struct config *cfg, long limit, json_object 
 		json_object_object_add(req, "Limit", json_object_new_int64((int64_t)(want - have)));
 		json_object_put(last_key);
 		last_key = NULL;
-		if (ddb_query_page(ddb, req, &page, &last_key, err) == -1) {
+		if (ddb_query_page_plain(ddb, req, &page, &last_key, err) == -1) {
 			result = MODEL_ERROR;
 			goto out;
 		}
 		for (size_t i = 0; i < json_object_array_length(page); i++) {
-			json_object *item = model_unmarshal(json_object_array_get_idx(page, i), &why);
-			if (item == NULL) {
-				json_object_put(page);
-				ddb_error_set(err, 0, "UnmarshalError", "%s", why);
-				result = MODEL_ERROR;
-				goto out;
-			}
-			json_object_array_add(got, item);
+			json_object *item = json_object_array_get_idx(page, i);
+
+			model_hide_internal(item);
+			json_object_array_add(got, json_object_get(item));
 		}
 		json_object_put(page);
 		if (last_key == NULL || json_object_array_length(got) >= want)

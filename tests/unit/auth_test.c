@@ -670,6 +670,31 @@ test_verified_cache(void **state)
 	fake_now = T0;
 }
 
+/* A remembered token gives the same claims as its first check, and its nbf
+ * is checked again against the clock (not only exp). */
+static void
+test_verified_cache_claims(void **state)
+{
+	struct fixture *f = *state;
+	json_object *p = claims_with("nbf", json_object_new_int64(T0));
+	struct auth_claims first, again;
+	char *token = mint_ok(p);
+	const char *why;
+
+	assert_int_equal(check(f, xstrdup(token), &why, &first), AUTH_OK);
+	assert_int_equal(check(f, xstrdup(token), &why, &again), AUTH_OK);
+	assert_string_equal(again.sub, first.sub);
+	assert_string_equal(again.email, first.email);
+	assert_string_equal(again.name, first.name);
+	assert_int_equal(again.exp, first.exp);
+	assert_int_equal(again.email_unverified, first.email_unverified);
+	auth_claims_free(&first);
+	auth_claims_free(&again);
+	fake_now = T0 - AUTH_LEEWAY_S - 1;
+	assert_rejected(f, token, "nbf in the future");
+	fake_now = T0;
+}
+
 
 
 /* email/name from Auth0 namespaced claims; email_verified false is kept. */
@@ -1169,6 +1194,7 @@ main(void)
 		T(test_jwks_over_http),
 		T(test_tampered),
 		T(test_verified_cache),
+		T(test_verified_cache_claims),
 		T(test_malformed),
 		T(test_oversized),
 		T(test_bad_characters),
