@@ -102,6 +102,34 @@ ttl_enable(struct ctl *ctl, enum schema_table t, const char *name)
 	return -1;
 }
 
+/* Selects the tables named on the command line (all by default) and opens
+ * the store: EXIT_OK, or the exit code to return. */
+static int
+tables_begin(struct ctl *ctl, struct args *a, bool selected[SCHEMA_TABLES])
+{
+	if (ctl_select_tables_of(a, selected, true) == -1)
+		return EXIT_USAGE;
+	if (ctl_open(ctl) == -1)
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+/* DescribeTable of name into *desc (caller owns): 0; 1 when the table does
+ * not exist; -1 after reporting any other store error. */
+static int
+table_describe(struct ctl *ctl, const char *name, json_object **desc)
+{
+	struct ddb_error err;
+
+	*desc = NULL;
+	if (ddb_describe_table(ctl->ddb, name, desc, &err) == 0)
+		return 0;
+	if (strcmp(err.code, "ResourceNotFoundException") == 0)
+		return 1;
+	ctl_store_error(ctl, name, &err);
+	return -1;
+}
+
 /* Creates the missing tables, then waits for all of them. */
 static int
 cmd_tables_create(struct ctl *ctl, struct args *a)
@@ -109,28 +137,23 @@ cmd_tables_create(struct ctl *ctl, struct args *a)
 	bool selected[SCHEMA_TABLES], created[SCHEMA_TABLES] = { false };
 	struct ddb_error err;
 	unsigned ncreated = 0, nexisting = 0;
+	int rc;
 
-	if (ctl_select_tables_of(a, selected, true) == -1)
-		return EXIT_USAGE;
-	if (ctl_open(ctl) == -1)
-		return EXIT_FAIL;
-
+	if ((rc = tables_begin(ctl, a, selected)) != EXIT_OK)
+		return rc;
 	/* Create first so DynamoDB builds the tables side by side. */
 	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 		json_object *desc = NULL, *req;
-		int rc;
 
 		if (!selected[t])
 			continue;
-		if (ddb_describe_table(ctl->ddb, name, &desc, &err) == 0) {
-			json_object_put(desc);
-			continue;
-		}
-		if (strcmp(err.code, "ResourceNotFoundException") != 0) {
-			ctl_store_error(ctl, name, &err);
+		rc = table_describe(ctl, name, &desc);
+		json_object_put(desc);
+		if (rc == -1)
 			return EXIT_FAIL;
-		}
+		if (rc == 0)
+			continue;
 		req = schema_create_request((enum schema_table)t, name);
 		rc = ddb_create_table(ctl->ddb, req, &err);
 		json_object_put(req);
@@ -182,25 +205,20 @@ static int
 cmd_tables_describe(struct ctl *ctl, struct args *a)
 {
 	bool selected[SCHEMA_TABLES];
-	struct ddb_error err;
 	unsigned missing = 0, shown = 0;
+	int rc;
 
-	if (ctl_select_tables_of(a, selected, true) == -1)
-		return EXIT_USAGE;
-	if (ctl_open(ctl) == -1)
-		return EXIT_FAIL;
-
+	if ((rc = tables_begin(ctl, a, selected)) != EXIT_OK)
+		return rc;
 	for (int t = 0; t < SCHEMA_TABLES; t++) {
 		const char *name = schema_table_name(&ctl->cfg, (enum schema_table)t);
 		json_object *desc = NULL;
 
 		if (!selected[t])
 			continue;
-		if (ddb_describe_table(ctl->ddb, name, &desc, &err) == -1) {
-			if (strcmp(err.code, "ResourceNotFoundException") != 0) {
-				ctl_store_error(ctl, name, &err);
-				return EXIT_FAIL;
-			}
+		if ((rc = table_describe(ctl, name, &desc)) == -1)
+			return EXIT_FAIL;
+		if (rc == 1) {
 			if (!a->json)
 				printf("%s%s\n  status:  does not exist\n", shown++ > 0 ? "\n" : "", name);
 			missing++;

@@ -3,51 +3,18 @@
 # export/import round trip, user roles and the failure paths. Prints TAP.
 set -u
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 DATA=$top_srcdir/tests/data/portalctl
 END_TO_END_LIMIT_S=10	# longest a command may take when the store is down
 
-n=0
-failed=0
-# ok CONDITION_STATUS DESCRIPTION: one TAP line.
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-# diag FILE: shows a file as TAP comments.
-diag() {
-	sed 's/^/# /' "$1"
-}
+tap_require_built "$PORTALCTL"
 
-if [ ! -x "$PORTALCTL" ]; then
-	echo "1..0 # SKIP $PORTALCTL is not built"
-	exit 0
-fi
-. "$top_srcdir/scripts/lib/dynalite.sh"
+tap_scratch portalctl-test
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/portalctl-test.XXXXXX")
-cleanup() {
-	dynalite_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# Nothing from the caller's AWS set-up may leak in; no instance metadata.
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
-	AWS_CONTAINER_CREDENTIALS_RELATIVE_URI PORTAL_ENV LOG_LEVEL
-export AWS_EC2_METADATA_DISABLED=true HOME=$tmp
+tap_isolate "$tmp"
 export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-50}
-if ! dynalite_start 2>"$tmp/dynalite.err"; then
-	echo "1..0 # SKIP dynalite cannot start: $(head -n 1 "$tmp/dynalite.err")"
-	exit 0
-fi
+tap_dynalite_start "$tmp" skip
 prefix_a="pctl-$$-a-"
 prefix_b="pctl-$$-b-"
 export PORTAL_TABLE_PREFIX=$prefix_a
@@ -311,5 +278,4 @@ PORTAL_TABLE_PREFIX=$prefix_a LOG_LEVEL=loud run tables describe
 [ $rc -eq 1 ] && one_line_error && grep -q "LOG_LEVEL" "$tmp/err"
 ok $? "a bad setting is one line naming the variable"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_end

@@ -5,46 +5,15 @@
 # Prints TAP.
 set -u
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+tap_require_built "$PORTALCTL"
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-diag() {
-	sed 's/^/# /' "$1"
-}
+tap_scratch portalctl-digest
 
-if [ ! -x "$PORTALCTL" ]; then
-	echo "1..0 # SKIP $PORTALCTL is not built"
-	exit 0
-fi
-. "$top_srcdir/scripts/lib/dynalite.sh"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/portalctl-digest.XXXXXX")
-cleanup() {
-	dynalite_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
-	AWS_CONTAINER_CREDENTIALS_RELATIVE_URI PORTAL_ENV LOG_LEVEL DIGEST_API_URL DIGEST_API_KEY DIGEST_MODEL
-export AWS_EC2_METADATA_DISABLED=true HOME=$tmp
+tap_isolate "$tmp" DIGEST_API_URL DIGEST_API_KEY DIGEST_MODEL
 export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-0}
-if ! dynalite_start 2>"$tmp/dynalite.err"; then
-	echo "1..0 # SKIP dynalite cannot start: $(head -n 1 "$tmp/dynalite.err")"
-	exit 0
-fi
+tap_dynalite_start "$tmp" skip
 export PORTAL_TABLE_PREFIX="pdigest-$$-"
 
 "$PORTALCTL" tables create >"$tmp/setup.out" 2>&1 && "$PORTALCTL" seed >>"$tmp/setup.out" 2>&1
@@ -112,5 +81,4 @@ rc=$?
 	[ $(($(date +%s) - started)) -le 30 ]
 ok $? "store down: exit 1 with one line, within 30 s" || diag "$tmp/down.err"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

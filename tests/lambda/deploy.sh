@@ -4,25 +4,9 @@
 # that records its arguments. Prints TAP.
 set -u
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 DEPLOY=$top_srcdir/scripts/deploy
-
-n=0
-failed=0
-# ok STATUS DESCRIPTION: one TAP line; returns non-zero for a failure.
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-		return 0
-	fi
-	echo "not ok $n - $2"
-	failed=$((failed + 1))
-	return 1
-}
-diag() {
-	[ -f "$1" ] && sed 's/^/#   /' "$1" | head -n 30
-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/deploy-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -185,5 +169,4 @@ grep -Fqx 'Architecture=arm64' "$tmp/aws.log" &&
 	grep -Fqx 'DigestScheduleEnabled=false' "$tmp/aws.log" && grep -Fqx 'ReservedConcurrency=20' "$tmp/aws.log"
 ok $? "deploy passes Architecture=arm64, the alarm topic, the schedule switch and reserved concurrency" || diag "$tmp/aws.log"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

@@ -13,10 +13,8 @@
 # are reported as comments.
 set -u
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-BOOTSTRAP=${BOOTSTRAP:-$top_builddir/lambda/bootstrap}
-PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 EVENTS=$top_srcdir/tests/data/lambda
 STANDIN=$top_srcdir/tests/lambda/runtime_api.py
 SECRETS_STANDIN=$top_srcdir/tests/lambda/secrets_standin.py
@@ -29,63 +27,16 @@ RUN_LIMIT_S=60		# longest the bootstrap may take for all the events
 DASHBOARD_RUNS=5	# warm invocations of /api/dashboard that are timed
 ORIGIN=https://portal.example.com
 
-n=0
-failed=0
-# ok STATUS DESCRIPTION: one TAP line; returns non-zero for a failure (for diagnostics).
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-		return 0
-	fi
-	echo "not ok $n - $2"
-	failed=$((failed + 1))
-	return 1
-}
-# diag FILE: a file as TAP comments.
-diag() {
-	[ -f "$1" ] && sed 's/^/#   /' "$1" | head -n 40
-}
+tap_require_tools jq unzip python3
+tap_require_built "$BOOTSTRAP" "$PORTALCTL"
 
-for tool in jq unzip python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
-if [ ! -x "$BOOTSTRAP" ] || [ ! -x "$PORTALCTL" ]; then
-	echo "1..0 # SKIP lambda/bootstrap or portalctl is not built"
-	exit 0
-fi
+tap_scratch lambda-test
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lambda-test.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	dynalite_stop
-	rm -rf "$tmp"
-}
-# shellcheck source=../../scripts/lib/dynalite.sh
-. "$top_srcdir/scripts/lib/dynalite.sh"
-trap cleanup EXIT
-
-# Nothing from the caller's AWS set-up may leak in.
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
-	AWS_CONTAINER_CREDENTIALS_RELATIVE_URI PORTAL_ENV LOG_LEVEL AUTH0_DOMAIN AUTH_ISSUER \
-	AUTH_JWKS_URL AUTH0_AUDIENCE CORS_ALLOW_ORIGINS PORTAL_DEV_ISSUER_DIR AWS_LAMBDA_LOG_FORMAT AWS_LAMBDA_LOG_LEVEL \
-	DIGEST_API_URL DIGEST_API_KEY DIGEST_MODEL DIGEST_API_KEY_SECRET AWS_ENDPOINT_URL_SECRETS_MANAGER
-export AWS_EC2_METADATA_DISABLED=true HOME=$tmp
+tap_isolate "$tmp" AUTH0_DOMAIN AUTH_ISSUER AUTH_JWKS_URL AUTH0_AUDIENCE CORS_ALLOW_ORIGINS \
+	PORTAL_DEV_ISSUER_DIR AWS_LAMBDA_LOG_FORMAT AWS_LAMBDA_LOG_LEVEL DIGEST_API_URL DIGEST_API_KEY \
+	DIGEST_MODEL DIGEST_API_KEY_SECRET AWS_ENDPOINT_URL_SECRETS_MANAGER
 export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-0}
-if ! dynalite_start 2>"$tmp/dynalite.err"; then
-	echo "1..1"
-	echo "not ok 1 - dynalite starts"
-	diag "$tmp/dynalite.err"
-	exit 1
-fi
+tap_dynalite_start "$tmp" fail
 export PORTAL_TABLE_PREFIX="lambda-$$-"
 
 # --- the store and the development issuer -------------------------------
@@ -614,5 +565,4 @@ env -i LD_LIBRARY_PATH="$task/lib" "$task/bootstrap" --help >"$tmp/help.out" 2>&
 [ $? -eq 0 ] && grep -q 'provided.al2023' "$tmp/help.out"
 ok $? "--help describes the runtime"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

@@ -7,79 +7,40 @@
 # stand-in and a private dynalite. Prints TAP.
 set -u
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-BOOTSTRAP=${BOOTSTRAP:-$top_builddir/lambda/bootstrap}
-PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 PACKAGE=$top_srcdir/scripts/package-lambda
 EVENTS=$top_srcdir/tests/data/lambda
 STANDIN=$top_srcdir/tests/lambda/runtime_api.py
 TRIPLET=aarch64-linux-gnu
 INSTALL_HINT="dpkg --add-architecture arm64 && apt-get update && apt-get install gcc-aarch64-linux-gnu libc6-dev:arm64 libcurl4-openssl-dev:arm64 libjson-c-dev:arm64 libssl-dev:arm64 (scripts/test installs them)"
 
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-		return 0
-	fi
-	echo "not ok $n - $2"
-	failed=$((failed + 1))
-	return 1
-}
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-diag() {
-	[ -f "$1" ] && sed 's/^/#   /' "$1" | tail -n 30
-}
-
-for tool in jq unzip zip python3; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "1..0 # SKIP $tool is not installed"; exit 0; }
-done
-if [ ! -x "$BOOTSTRAP" ] || [ ! -x "$PORTALCTL" ]; then
-	echo "1..0 # SKIP lambda/bootstrap or portalctl is not built"
-	exit 0
-fi
+tap_require_tools jq unzip zip python3
+tap_require_built "$BOOTSTRAP" "$PORTALCTL"
 case "$(uname -m)" in
 x86_64) ;;
 *) echo "1..0 # SKIP this test cross-compiles arm64 on an x86_64 host"; exit 0 ;;
 esac
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/package-arch.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	dynalite_stop 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+tap_scratch package-arch
 
 # --- the native package records its architecture ----------------------------
 allow=()
 grep -Eq '^SAN_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null && allow=(--allow-glibc)
 "$PACKAGE" --arch x86_64 --binary "$BOOTSTRAP" --out "$tmp/x86_64.zip" "${allow[@]}" >"$tmp/x86.out" 2>&1
 [ $? -eq 0 ] && [ "$(unzip -z "$tmp/x86_64.zip" | tail -n 1)" = "arch=x86_64" ]
-ok $? "an x86_64 package records arch=x86_64 (zip comment)" || diag "$tmp/x86.out"
+ok $? "an x86_64 package records arch=x86_64 (zip comment)" || diag_tail "$tmp/x86.out"
 
 "$PACKAGE" --arch arm64 --binary "$BOOTSTRAP" --out "$tmp/wrong.zip" >"$tmp/wrong.out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && [ ! -e "$tmp/wrong.zip" ] && grep -Eq "built for x86_64, not arm64|${TRIPLET}-gcc is missing" "$tmp/wrong.out"
-ok $? "an x86_64 binary is not packaged as arm64" || diag "$tmp/wrong.out"
+ok $? "an x86_64 binary is not packaged as arm64" || diag_tail "$tmp/wrong.out"
 
 # --- arm64, cross-compiled ----------------------------------------------------
 if ! command -v "$TRIPLET-gcc" >/dev/null 2>&1 ||
 	! PKG_CONFIG_LIBDIR=/usr/lib/$TRIPLET/pkgconfig pkg-config --exists libcurl json-c libcrypto; then
 	skip "scripts/package-lambda --arch arm64 cross-compiles" "no arm64 cross toolchain/libraries: $INSTALL_HINT"
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
+	tap_end
 	exit
 fi
 started=$(date +%s)
@@ -87,7 +48,7 @@ started=$(date +%s)
 "$PACKAGE" --build-dir "$tmp/build" --out "$tmp/arm64.zip" >"$tmp/arm64.out" 2>"$tmp/arm64.err"
 rc=$?
 [ $rc -eq 0 ] && [ -s "$tmp/arm64.zip" ] && grep -q 'cross-compiling lambda/bootstrap for arm64' "$tmp/arm64.err"
-ok $? "package-lambda (arm64 by default) cross-compiles and packages ($(($(date +%s) - started)) s)" || diag "$tmp/arm64.err"
+ok $? "package-lambda (arm64 by default) cross-compiles and packages ($(($(date +%s) - started)) s)" || diag_tail "$tmp/arm64.err"
 echo "# $(tail -n 1 "$tmp/arm64.out")"
 
 task=$tmp/task
@@ -119,21 +80,19 @@ ok $? "every packaged library is AArch64 and every needed library is packaged (b
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
 if [ -z "$qemu" ]; then
 	skip "the arm64 bootstrap serves events under qemu" "qemu-user-static is not installed"
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
+	tap_end
 	exit
 fi
-. "$top_srcdir/scripts/lib/dynalite.sh"
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL PORTAL_ENV LOG_LEVEL
-export AWS_EC2_METADATA_DISABLED=true HOME=$tmp DYNALITE_TABLE_MS=0
+tap_isolate "$tmp"
+export DYNALITE_TABLE_MS=0
 if ! dynalite_start 2>"$tmp/dynalite.err"; then
-	ok 1 "dynalite starts" || diag "$tmp/dynalite.err"
+	ok 1 "dynalite starts" || diag_tail "$tmp/dynalite.err"
 	echo "1..$n"
 	exit 1
 fi
 export PORTAL_TABLE_PREFIX="arm64-$$-"
 "$PORTALCTL" tables create >"$tmp/pctl.out" 2>&1 && "$PORTALCTL" seed >>"$tmp/pctl.out" 2>&1 ||
-	{ ok 1 "tables and seed" || diag "$tmp/pctl.out"; }
+	{ ok 1 "tables and seed" || diag_tail "$tmp/pctl.out"; }
 python3 "$STANDIN" --out "$tmp/run" --port-file "$tmp/run.port" \
 	"$EVENTS/v2_get_health.json" "$EVENTS/scheduled_digest.json" 2>"$tmp/standin.err" &
 pids+=($!)
@@ -154,7 +113,6 @@ rc=$?
 	jq -e '.published == true and .update.type == "digest" and .update.author.id == "portal|digest"' \
 		"$tmp/run/02-scheduled_digest.response" >/dev/null
 ok $? "the arm64 bootstrap (qemu) answers GET /api/health (store ok) and posts the scheduled digest" ||
-	{ diag "$tmp/qemu.err"; cat "$tmp/run/"*.response 2>/dev/null | cut -c1-300 | sed 's/^/#   /'; }
+	{ diag_tail "$tmp/qemu.err"; cat "$tmp/run/"*.response 2>/dev/null | cut -c1-300 | sed 's/^/#   /'; }
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

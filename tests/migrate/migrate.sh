@@ -11,37 +11,15 @@
 set -u
 [ -n "${MIGRATE_TEST_KEEP:-}" ] && set -x
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-PORTALCTL=${PORTALCTL:-$top_builddir/portalctl/portalctl}
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 DATA=$top_srcdir/tests/data/migrate
 KILL_AFTER_WRITES=4	# BatchWriteItem requests answered before the run is killed
 
 . "$top_srcdir/scripts/lib/common.sh"
 . "$top_srcdir/tests/migrate/pg.sh"
 
-n=0
-failed=0
-# ok STATUS DESCRIPTION: one TAP line.
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-	return "$1"
-}
-# diag FILE: shows a file as TAP comments.
-diag() {
-	sed 's/^/# /' "$1" | head -n 40
-}
-
-if [ ! -x "$PORTALCTL" ]; then
-	echo "1..0 # SKIP $PORTALCTL is not built"
-	exit 0
-fi
+tap_require_built "$PORTALCTL"
 if [ -z "$PG_BINDIR" ] || [ ! -x "$PG_BINDIR/initdb" ]; then
 	printf '1..1\nnot ok 1 - PostgreSQL is not installed (Debian package postgresql; scripts/test installs it)\n'
 	exit 1
@@ -50,7 +28,6 @@ if "$PORTALCTL" migrate --from postgresql://x@127.0.0.1:1/x 2>&1 | grep -q 'libp
 	echo "1..0 # SKIP portalctl was built without libpq (Debian package libpq-dev)"
 	exit 0
 fi
-. "$top_srcdir/scripts/lib/dynalite.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/migrate-test.XXXXXX")
 proxy_pid=
@@ -83,14 +60,9 @@ URI=$(pg_uri legacy)
 uri_of() { pg_uri "$1"; }
 
 # --- dynalite ---------------------------------------------------------------------
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_CONTAINER_CREDENTIALS_FULL_URI \
-	AWS_CONTAINER_CREDENTIALS_RELATIVE_URI PORTAL_ENV LOG_LEVEL PGPASSWORD
-export AWS_EC2_METADATA_DISABLED=true HOME=$tmp
+tap_isolate "$tmp" PGPASSWORD
 export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-50}
-if ! dynalite_start 2>"$tmp/dynalite.err"; then
-	printf '1..1\nnot ok 1 - dynalite cannot start: %s\n' "$(head -n 1 "$tmp/dynalite.err")"
-	exit 1
-fi
+tap_dynalite_start "$tmp" fail
 DIRECT_ENDPOINT=$AWS_ENDPOINT_URL_DYNAMODB
 export PORTAL_TABLE_PREFIX="mig-$$-a-"
 
