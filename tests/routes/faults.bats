@@ -13,39 +13,16 @@ BUDGET_MS=5000
 MARGIN_MS=700
 
 setup_file() {
-	dynalite_start 3>&- || return 1
-	FAULT_DYNALITE_PID=$DYNALITE_PID
-	FAULT_UPSTREAM=$AWS_ENDPOINT_URL_DYNAMODB
-	FAULT_PORT=$(free_port) || return 1
-	FAULT_LOG=$(mktemp "${TMPDIR:-/tmp}/faultproxy-log.XXXXXX")
-	python3 "$ROUTES_ROOT/tests/lib/faultproxy.py" --listen "$FAULT_PORT" \
-		--upstream "$FAULT_UPSTREAM" >"$FAULT_LOG" 2>&1 3>&- &
-	FAULT_PID=$!
-	FAULT_URL=http://127.0.0.1:$FAULT_PORT
-	export FAULT_PID FAULT_URL FAULT_LOG FAULT_DYNALITE_PID
-	stack_wait_http "$FAULT_URL/_log" 10 || { cat "$FAULT_LOG" >&2; return 1; }
-	export AWS_ENDPOINT_URL_DYNAMODB=$FAULT_URL
 	export PORTAL_REQUEST_TIMEOUT_MS=$BUDGET_MS
-	routes_stack_start
+	routes_fault_stack_start
 }
 
 teardown_file() {
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null 2>&1
-	routes_stack_stop
-	[ -n "${FAULT_PID:-}" ] && kill "$FAULT_PID" 2>/dev/null
-	DYNALITE_PID=${FAULT_DYNALITE_PID:-} dynalite_stop
-	rm -f "$FAULT_LOG"
-	return 0
+	routes_fault_stack_stop
 }
 
 teardown() {
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
-}
-
-# fault JSON_RULES: replaces the proxy's rules (an array) and forgets its log.
-fault() {
-	curl -sf -X PUT --data-binary "{\"rules\":$1}" "$FAULT_URL/_fault" >/dev/null &&
-		curl -sf -X DELETE "$FAULT_URL/_log" >/dev/null
+	fault_clear
 }
 
 # calls_log: the proxy's log of store calls (JSON array).
@@ -102,7 +79,7 @@ new_metric() {
 	[ "$ELAPSED_MS" -le $((BUDGET_MS + MARGIN_MS)) ] ||
 		fail "answered after ${ELAPSED_MS} ms; budget ${BUDGET_MS} ms"
 	# A hung write was never forwarded: nothing changed.
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	api admin GET "/api/metrics/$id"
 	expect_json .version 1
 	expect_json '.history | length' 1
@@ -132,7 +109,7 @@ new_metric() {
 	# The store applies the first UpdateItem; its answer comes after the attempt's time-out.
 	fault '[{"action":"delay","ops":["UpdateItem"],"times":1,"delay_ms":4500}]'
 	api team PATCH "/api/metrics/$id" '{"current_value":42}'
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	# The retry found its own first attempt applied: a success.
 	expect_status 200
 	expect_json .version 2
@@ -149,7 +126,7 @@ new_metric() {
 	id=$(jb .id)
 	fault '[{"action":"apply500","ops":["UpdateItem"],"times":1}]'
 	api team PATCH "/api/deliverables/$id" '{"completion_percentage":40}'
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	expect_status 200
 	expect_json .version 2
 	api admin GET "/api/deliverables/$id"
@@ -161,7 +138,7 @@ new_metric() {
 	local title=late-update-$RANDOM$RANDOM
 	fault '[{"action":"delay","ops":["PutItem"],"times":1,"delay_ms":4500}]'
 	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}"
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	expect_status 201
 	expect_header Location '^/api/updates/'
 	local id
@@ -179,7 +156,7 @@ new_metric() {
 	local name=apply500-create-$RANDOM$RANDOM
 	fault '[{"action":"apply500","ops":["PutItem"],"times":1}]'
 	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":4}"
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	expect_status 201
 	api admin GET /api/deliverables
 	[ "$(jb "[.items[] | select(.name == \"$name\")] | length")" = 1 ] ||
@@ -191,7 +168,7 @@ new_metric() {
 	id=$(new_metric late-delete)
 	fault '[{"action":"delay","ops":["DeleteItem"],"times":1,"delay_ms":4500}]'
 	api admin DELETE "/api/metrics/$id"
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	expect_status 204
 	api admin GET "/api/metrics/$id"
 	expect_status 404
@@ -214,7 +191,7 @@ new_metric() {
 	local id=$((900000 + RANDOM))
 	fault '[{"action":"delay","ops":["PutItem"],"times":1,"delay_ms":4500}]'
 	api admin POST /api/metrics "{\"id\":$id,\"name\":\"explicit-late\",\"unit\":\"u\",\"baseline_value\":1.5,\"target_value\":10}"
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	expect_status 201
 	expect_json .id "$id"
 	api admin GET "/api/metrics/$id"
@@ -247,7 +224,7 @@ new_metric() {
 	api admin POST /api/deliverables "{\"id\":$drawn,\"name\":\"$other\",\"month\":3}"
 	expect_status 201
 	wait "$first"
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	[ "$(cat "$BATS_TEST_TMPDIR/first/status")" = 201 ] ||
 		fail "first: $(cat "$BATS_TEST_TMPDIR/first/status") $(cat "$BATS_TEST_TMPDIR/first/body")"
 	BODY=$(cat "$BATS_TEST_TMPDIR/first/body")

@@ -66,6 +66,45 @@ routes_stack_stop() {
 	return 0
 }
 
+# Starts a private dynalite with tests/lib/faultproxy.py in front of it,
+# then the stack (routes_stack_start) talking to the store through the
+# proxy. FAULT_URL is the proxy: `fault` and `fault_clear` set its rules.
+routes_fault_stack_start() {
+	dynalite_start 3>&- || return 1
+	FAULT_DYNALITE_PID=$DYNALITE_PID
+	FAULT_PORT=$(free_port) || return 1
+	FAULT_LOG=$(mktemp "${TMPDIR:-/tmp}/faultproxy-log.XXXXXX")
+	python3 "$ROUTES_ROOT/tests/lib/faultproxy.py" --listen "$FAULT_PORT" \
+		--upstream "$AWS_ENDPOINT_URL_DYNAMODB" >"$FAULT_LOG" 2>&1 3>&- &
+	FAULT_PID=$!
+	FAULT_URL=http://127.0.0.1:$FAULT_PORT
+	export FAULT_PID FAULT_URL FAULT_LOG FAULT_DYNALITE_PID
+	stack_wait_http "$FAULT_URL/_log" 10 || { cat "$FAULT_LOG" >&2; return 1; }
+	export AWS_ENDPOINT_URL_DYNAMODB=$FAULT_URL
+	routes_stack_start
+}
+
+# Stops what routes_fault_stack_start started.
+routes_fault_stack_stop() {
+	fault_clear 2>/dev/null
+	routes_stack_stop
+	[ -n "${FAULT_PID:-}" ] && kill "$FAULT_PID" 2>/dev/null
+	DYNALITE_PID=${FAULT_DYNALITE_PID:-} dynalite_stop
+	rm -f "$FAULT_LOG"
+	return 0
+}
+
+# fault JSON_RULES: replaces the fault proxy's rules (an array) and forgets its log.
+fault() {
+	curl -sf -X PUT --data-binary "{\"rules\":$1}" "$FAULT_URL/_fault" >/dev/null &&
+		curl -sf -X DELETE "$FAULT_URL/_log" >/dev/null
+}
+
+# fault_clear: no rules; calls the proxy holds are released.
+fault_clear() {
+	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+}
+
 # The directory for this test's response files.
 _routes_tmp() {
 	printf '%s' "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}"

@@ -9,36 +9,46 @@
 load helpers
 
 setup_file() {
-	dynalite_start 3>&- || return 1
-	IDEM_DYNALITE_PID=$DYNALITE_PID
-	FAULT_PORT=$(free_port) || return 1
-	FAULT_LOG=$(mktemp "${TMPDIR:-/tmp}/faultproxy-log.XXXXXX")
-	python3 "$ROUTES_ROOT/tests/lib/faultproxy.py" --listen "$FAULT_PORT" \
-		--upstream "$AWS_ENDPOINT_URL_DYNAMODB" >"$FAULT_LOG" 2>&1 3>&- &
-	FAULT_PID=$!
-	FAULT_URL=http://127.0.0.1:$FAULT_PORT
-	export FAULT_PID FAULT_URL FAULT_LOG IDEM_DYNALITE_PID
-	stack_wait_http "$FAULT_URL/_log" 10 || { cat "$FAULT_LOG" >&2; return 1; }
-	export AWS_ENDPOINT_URL_DYNAMODB=$FAULT_URL
-	routes_stack_start
+	routes_fault_stack_start
 }
 
 teardown_file() {
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null 2>&1
-	routes_stack_stop
-	[ -n "${FAULT_PID:-}" ] && kill "$FAULT_PID" 2>/dev/null
-	DYNALITE_PID=${IDEM_DYNALITE_PID:-} dynalite_stop
-	rm -f "$FAULT_LOG"
-	return 0
+	routes_fault_stack_stop
 }
 
 teardown() {
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 }
 
 # A key no other test uses.
 new_key() {
 	printf 'key-%s-%s' "$BATS_TEST_NUMBER" "$RANDOM$RANDOM"
+}
+
+# post_deliverable_keyed KEY NAME: the admin's POST /api/deliverables (month 5) under that key.
+post_deliverable_keyed() {
+	api admin POST /api/deliverables "{\"name\":\"$2\",\"month\":5}" -H "Idempotency-Key: $1"
+}
+
+# post_update_keyed KEY TITLE: the team's POST /api/updates of that title under that key.
+post_update_keyed() {
+	api team POST /api/updates "{\"title\":\"$2\",\"body\":\"b\",\"type\":\"progress\"}" \
+		-H "Idempotency-Key: $1"
+}
+
+# update_first_attempt_503 RULES KEY TITLE: under those fault rules the keyed
+# POST answers 503 (the rules are cleared after).
+update_first_attempt_503() {
+	fault "$1"
+	post_update_keyed "$2" "$3"
+	fault_clear
+	expect_error 503 unavailable
+}
+
+# updates_titled TITLE: the ids of the updates with that title, one a line.
+updates_titled() {
+	api team GET '/api/updates?limit=100'
+	jq -r --arg t "$1" '.items[] | select(.title == $t) | .id' <<<"$BODY"
 }
 
 # count_deliverables NAME: how many deliverables carry that name.
@@ -133,8 +143,7 @@ count_deliverables() {
 	local key name=running-$RANDOM$RANDOM
 	key=$(new_key)
 	# The first request's create is slow (the store answers it 2 s late).
-	curl -sf -X PUT --data-binary '{"rules":[{"action":"delay","ops":["PutItem"],"skip":1,"times":1,"delay_ms":2000}]}' \
-		"$FAULT_URL/_fault" >/dev/null
+	fault '[{"action":"delay","ops":["PutItem"],"skip":1,"times":1,"delay_ms":2000}]'
 	mkdir -p "$BATS_TEST_TMPDIR/first"
 	(
 		BATS_TEST_TMPDIR=$BATS_TEST_TMPDIR/first
@@ -158,11 +167,10 @@ count_deliverables() {
 	local key name=retry5xx-$RANDOM$RANDOM
 	key=$(new_key)
 	# Every create attempt of the first request fails with a 500 before reaching the store.
-	curl -sf -X PUT --data-binary '{"rules":[{"action":"error500","ops":["PutItem"],"skip":1}]}' \
-		"$FAULT_URL/_fault" >/dev/null
+	fault '[{"action":"error500","ops":["PutItem"],"skip":1}]'
 	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
 	expect_error 503 unavailable
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	[ "$(count_deliverables "$name")" = 0 ]
 	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
 	expect_status 201
@@ -178,21 +186,13 @@ count_deliverables() {
 	key=$(new_key)
 	# The key's claim goes through; the update's own PutItem is applied by the
 	# store but answered after the request's budget: the outcome is unknown.
-	curl -sf -X PUT --data-binary '{"rules":[{"action":"delay","ops":["PutItem"],"skip":1,"delay_ms":6000}]}' \
-		"$FAULT_URL/_fault" >/dev/null
-	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
-		-H "Idempotency-Key: $key"
-	expect_error 503 unavailable
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	update_first_attempt_503 '[{"action":"delay","ops":["PutItem"],"skip":1,"delay_ms":6000}]' "$key" "$title"
 	sleep 2	# the late write has landed
-	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
-		-H "Idempotency-Key: $key"
+	post_update_keyed "$key" "$title"
 	expect_status 201
-	api team GET '/api/updates?limit=100'
-	n=$(jq --arg t "$title" '[.items[] | select(.title == $t)] | length' <<<"$BODY")
+	n=$(updates_titled "$title" | grep -c .)
 	[ "$n" = 1 ] || fail "$n updates titled $title, not 1"
-	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
-		-H "Idempotency-Key: $key"
+	post_update_keyed "$key" "$title"
 	expect_status 201
 	expect_header Idempotent-Replayed '^true$'
 }
@@ -230,11 +230,10 @@ count_deliverables() {
 	drawn=$(($(jb .id) + 1))
 	# The first attempt draws $drawn; its PutItem fails with a 500 (the
 	# outcome is unknown to the worker, but nothing is stored).
-	curl -sf -X PUT --data-binary '{"rules":[{"action":"error500","ops":["PutItem"],"skip":1}]}' \
-		"$FAULT_URL/_fault" >/dev/null
+	fault '[{"action":"error500","ops":["PutItem"],"skip":1}]'
 	api admin POST /api/deliverables "{\"name\":\"$name\",\"month\":5}" -H "Idempotency-Key: $key"
 	expect_error 503 unavailable
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
+	fault_clear
 	# Meanwhile another writer creates an item under that id.
 	api admin POST /api/deliverables "{\"id\":$drawn,\"name\":\"$other\",\"month\":6}"
 	expect_status 201
@@ -263,23 +262,35 @@ count_deliverables() {
 	local key title=applied-$RANDOM$RANDOM id
 	key=$(new_key)
 	# The update's PutItem is applied by the store and answered with a 500.
-	curl -sf -X PUT --data-binary '{"rules":[{"action":"apply500","ops":["PutItem"],"skip":1}]}' \
-		"$FAULT_URL/_fault" >/dev/null
-	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
-		-H "Idempotency-Key: $key"
-	expect_error 503 unavailable
-	curl -s -X DELETE "$FAULT_URL/_fault" >/dev/null
-	api team GET '/api/updates?limit=100'
-	id=$(jq -r --arg t "$title" '.items[] | select(.title == $t) | .id' <<<"$BODY")
+	update_first_attempt_503 '[{"action":"apply500","ops":["PutItem"],"skip":1}]' "$key" "$title"
+	id=$(updates_titled "$title")
 	[ -n "$id" ] || fail "the first attempt's update is not stored"
 	# Someone reads it before the retry: the stored item gains a receipt.
 	api client POST "/api/updates/$id/read"
 	expect_status 200
-	api team POST /api/updates "{\"title\":\"$title\",\"body\":\"b\",\"type\":\"progress\"}" \
-		-H "Idempotency-Key: $key"
+	post_update_keyed "$key" "$title"
 	expect_status 201
 	expect_json .id "\"$id\""
-	api team GET '/api/updates?limit=100'
-	[ "$(jq --arg t "$title" '[.items[] | select(.title == $t)] | length' <<<"$BODY")" = 1 ] ||
-		fail "the keyed POST was applied twice"
+	[ "$(updates_titled "$title")" = "$id" ] || fail "the keyed POST was applied twice"
+}
+
+@test "a key retried after two 503s creates one item, though the first attempt's write was the one applied" {
+	local key name=twice-$RANDOM$RANDOM id
+	key=$(new_key)
+	# The first attempt's create is applied by the store, and answered with a 500.
+	fault '[{"action":"apply500","ops":["PutItem"],"skip":1}]'
+	post_deliverable_keyed "$key" "$name"
+	expect_error 503 unavailable
+	sleep 1.1	# the next attempt stamps another second
+	# The second attempt's writes fail before reaching the store.
+	fault '[{"action":"error500","ops":["PutItem"],"skip":1}]'
+	post_deliverable_keyed "$key" "$name"
+	expect_error 503 unavailable
+	fault_clear
+	post_deliverable_keyed "$key" "$name"
+	expect_status 201
+	id=$(jb .id)
+	[ "$(count_deliverables "$name")" = 1 ] || fail "$(count_deliverables "$name") deliverables named $name"
+	api admin GET "/api/deliverables/$id"
+	expect_json .name "\"$name\""
 }
