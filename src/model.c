@@ -343,37 +343,46 @@ out:
 	return result;
 }
 
-/* A create under the id an earlier attempt of this request drew: ours when
- * absent, or when it holds what that attempt wrote. */
+/* Copies every member of from into to (shared references). */
+static void
+copy_members(json_object *to, json_object *from)
+{
+	json_object_object_foreach(from, name, value)
+		json_object_object_add(to, name, json_object_get(value));
+}
+
+/* A create of what an earlier attempt of this request wrote, under its id:
+ * ours when absent, or when the id holds what that attempt wrote. */
 enum model_rc
 model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
     json_object *earlier, struct ddb_error *err)
 {
-	json_object *stored = NULL, *id = json_object_object_get(earlier, "id");
+	json_object *again, *stored = NULL;
 	enum model_rc rc;
 
-	if (id == NULL) {
+	if (json_object_object_get(earlier, "id") == NULL) {
 		ddb_error_set(err, 0, "MarshalError", "%s: %s", "id", "the earlier attempt's item has none");
 		return MODEL_ERROR;
 	}
-	json_object_object_add(item, "id", json_object_get(id));
-	rc = model_put_new(ddb, table, item, err);
-	if (rc != MODEL_CONFLICT)
-		return rc;
-	rc = get_same_id(ddb, table, item, &stored, err);
-	if (rc == MODEL_NOT_FOUND)
-		return MODEL_CONFLICT;	/* taken, then deleted: cannot be told */
-	if (rc != MODEL_OK)
-		return rc;
-	if ((rc = stored_is_written(stored, earlier, table, err)) != MODEL_OK) {
+	/* Every attempt writes the very item the first one wrote, so that the
+	 * next one knows it whichever of them was applied. */
+	again = json_object_new_object();
+	copy_members(again, earlier);
+	rc = model_put_new(ddb, table, again, err);
+	if (rc == MODEL_CONFLICT) {
+		rc = get_same_id(ddb, table, again, &stored, err);
+		if (rc == MODEL_NOT_FOUND)
+			rc = MODEL_CONFLICT;	/* taken, then deleted: cannot be told */
+		else if (rc == MODEL_OK)
+			rc = stored_is_written(stored, earlier, table, err);
+		if (rc == MODEL_OK)
+			copy_members(again, stored);	/* applied before: answer with what it stored */
 		json_object_put(stored);
-		return rc;
 	}
-	/* The earlier attempt's write was applied: answer with what it stored. */
-	json_object_object_foreach(stored, name, value)
-		json_object_object_add(item, name, json_object_get(value));
-	json_object_put(stored);
-	return MODEL_OK;
+	if (rc != MODEL_CONFLICT)
+		copy_members(item, again);
+	json_object_put(again);
+	return rc;
 }
 
 /* A create under the caller's id, the id an earlier attempt drew, or a fresh one. */

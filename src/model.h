@@ -66,12 +66,14 @@ bool model_is_reserved(json_object *item);
  * unavailable, outcome unknown). */
 enum model_rc model_put_new(struct ddb *ddb, const char *table, json_object *item,
     struct ddb_error *err);
-/* Puts item under the id of earlier (plain, borrowed; needs "id"): the item
- * an earlier attempt of the same request (Idempotency-Key) wrote with an
- * unknown outcome. Sets item's "id". When that id holds what earlier holds,
- * it is that attempt's item: copied into item, MODEL_OK. Another writer's
- * item there is MODEL_CONFLICT (item not stored); as in model_put_new, one
- * changed since its create is MODEL_ERROR. */
+/* Puts earlier (plain, borrowed; needs "id") again: the item an earlier
+ * attempt of the same request (Idempotency-Key) wrote with an unknown
+ * outcome, so that every attempt writes the same item. When its id holds
+ * what earlier holds (a reader may have added to it), that attempt's write
+ * was applied: MODEL_OK with the stored item. Another writer's item there
+ * is MODEL_CONFLICT and item is left alone; one changed since its create
+ * is MODEL_ERROR as in model_put_new. On any outcome but MODEL_CONFLICT,
+ * item becomes what was written (or found). */
 enum model_rc model_put_reclaimed(struct ddb *ddb, const char *table, json_object *item,
     json_object *earlier, struct ddb_error *err);
 /* A create in a table keyed by a numeric id: under item's "id" when it has
