@@ -1,5 +1,4 @@
 /* handler_deliverables.c - /api/deliverables routes (SPEC §5). */
-#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
@@ -126,7 +125,6 @@ handle_deliverables_create(struct request *req, struct response *res)
 {
 	json_object *item = json_object_new_object();
 	struct ddb_error err;
-	char location[64];
 	enum model_rc rc;
 
 	if (fields_known_or_reply(res, req->json, create_fields) == -1 ||
@@ -139,21 +137,7 @@ handle_deliverables_create(struct request *req, struct response *res)
 	if (!json_object_object_get_ex(item, "completion_percentage", NULL))
 		json_object_object_add(item, "completion_percentage", json_object_new_int64(0));
 	rc = deliverables_create(req->app->ddb, req->app->cfg, item, create_earlier(req), &err);
-	create_note(req, item);
-	switch (rc) {
-	case MODEL_OK:
-		snprintf(location, sizeof location, "/api/deliverables/%ld", model_int(item, "id", 0));
-		response_set_header(res, "Location", location);
-		set_etag(res, item);
-		response_json(res, 201, item);
-		return;
-	case MODEL_CONFLICT:
-		response_error(res, 409, "conflict", "deliverable %ld already exists", model_int(item, "id", 0));
-		break;
-	default:
-		reply_store_error(res, &err);
-	}
-	json_object_put(item);
+	reply_created_num(req, res, rc, item, "/api/deliverables", "deliverable", NULL, &err);
 }
 
 /* Validation of a PATCH body's fields. */

@@ -1,5 +1,4 @@
 /* handler_metrics.c - /api/metrics routes (SPEC §5). */
-#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
@@ -134,13 +133,19 @@ handle_metrics_get(struct request *req, struct response *res)
 	}
 }
 
+/* The answer to a create or a PATCH: the metric with its history and progress. */
+static json_object *
+full_view(json_object *item)
+{
+	return metrics_item_view(item, true);
+}
+
 /* POST /api/metrics (admin) */
 void
 handle_metrics_create(struct request *req, struct response *res)
 {
 	json_object *item = json_object_new_object();
 	struct ddb_error err;
-	char location[64];
 	enum model_rc rc;
 
 	if (fields_known_or_reply(res, req->json, create_fields) == -1 ||
@@ -151,21 +156,7 @@ handle_metrics_create(struct request *req, struct response *res)
 		return;
 	}
 	rc = metrics_create(req->app->ddb, req->app->cfg, item, create_earlier(req), &err);
-	create_note(req, item);
-	switch (rc) {
-	case MODEL_OK:
-		snprintf(location, sizeof location, "/api/metrics/%ld", model_int(item, "id", 0));
-		response_set_header(res, "Location", location);
-		set_etag(res, item);
-		response_json(res, 201, metrics_item_view(item, true));
-		break;
-	case MODEL_CONFLICT:
-		response_error(res, 409, "conflict", "metric %ld already exists", model_int(item, "id", 0));
-		break;
-	default:
-		reply_store_error(res, &err);
-	}
-	json_object_put(item);
+	reply_created_num(req, res, rc, item, "/api/metrics", "metric", full_view, &err);
 }
 
 /* Validation of a PATCH body's fields. */
@@ -173,13 +164,6 @@ static int
 validate_patch_or_reply(struct response *res, json_object *body, json_object *changes)
 {
 	return validate_fields_or_reply(res, body, false, changes);
-}
-
-/* The answer to a PATCH: the metric with its history and progress. */
-static json_object *
-patch_view(json_object *item)
-{
-	return metrics_item_view(item, true);
 }
 
 /* PATCH /api/metrics/{id} (team) */
@@ -191,7 +175,7 @@ handle_metrics_update(struct request *req, struct response *res)
 		.fields = update_fields,
 		.validate = validate_patch_or_reply,
 		.update = metrics_update,
-		.view = patch_view,
+		.view = full_view,
 	};
 
 	handle_versioned_patch(req, res, &ops);

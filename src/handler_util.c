@@ -445,3 +445,29 @@ create_note(struct request *req, json_object *item)
 	json_object_put(req->create_item);
 	req->create_item = json_object_get(item);
 }
+
+/* 201 with Location, ETag and the view; 409; or the store error. */
+void
+reply_created_num(struct request *req, struct response *res, enum model_rc rc, json_object *item,
+    const char *collection, const char *what, json_object *(*view)(json_object *),
+    const struct ddb_error *err)
+{
+	char *location;
+
+	create_note(req, item);
+	switch (rc) {
+	case MODEL_OK:
+		location = xasprintf("%s/%ld", collection, model_int(item, "id", 0));
+		response_set_header(res, "Location", location);
+		free(location);
+		set_etag(res, item);
+		response_json(res, 201, view != NULL ? view(item) : json_object_get(item));
+		break;
+	case MODEL_CONFLICT:
+		response_error(res, 409, "conflict", "%s %ld already exists", what, model_int(item, "id", 0));
+		break;
+	default:
+		reply_store_error(res, err);
+	}
+	json_object_put(item);
+}

@@ -90,6 +90,13 @@ json_object *create_earlier(struct request *req);
  * item is not changed afterwards), so that a 5xx after a write of unknown
  * outcome keeps it under the key for the retry. */
 void create_note(struct request *req, json_object *item);
+/* Answers a create in a table keyed by a numeric id (rc: the model's), after
+ * create_note: 201 with Location (collection/id), ETag and view(item) (a new
+ * object; view NULL: item itself), 409 naming what when the id exists, the
+ * store error otherwise. Consumes item. */
+void reply_created_num(struct request *req, struct response *res, enum model_rc rc,
+    json_object *item, const char *collection, const char *what,
+    json_object *(*view)(json_object *), const struct ddb_error *err);
 /* Sets ETag: "N" from the item's version. */
 void set_etag(struct response *res, json_object *item);
 
