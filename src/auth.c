@@ -389,12 +389,14 @@ auth_jwks_parse(const char *text, size_t len, struct auth_keyset *ks)
 
 /* Downloads the JWKS and parses it into ks; 0, or -1 with *why (static). */
 static int
-auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char **why)
+auth_jwks_download(const struct auth *auth, int64_t deadline_ms, struct auth_keyset *ks,
+    const char **why)
 {
 	const struct httpc_options opt = {
 		.ca_bundle = auth->cfg->ca_bundle,
 		.protocols = "https,http,file",
 		.total_timeout_ms = AUTH_JWKS_TIMEOUT_MS,
+		.deadline_ms = deadline_ms,
 		.max_redirects = AUTH_JWKS_MAX_REDIRECTS,
 	};
 	struct httpc_response res;
@@ -413,7 +415,10 @@ auth_jwks_download(const struct auth *auth, struct auth_keyset *ks, const char *
 	}
 	httpc_response_init(&res, AUTH_JWKS_MAX_BYTES);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	(void)httpc_setup(curl, &opt);	/* no deadline: cannot fail */
+	if (httpc_setup(curl, &opt) == -1) {
+		*why = "no time left in the request's budget for the JWKS";
+		goto out;
+	}
 	httpc_attach(curl, &res);
 	rc = httpc_perform(curl, &res);
 	if (rc != CURLE_OK) {
@@ -444,7 +449,7 @@ out:
 /* Fetches the JWKS when the rate limit allows; replaces the key set on
  * success. Returns 0 when a fetch happened and succeeded, -1 otherwise. */
 static int
-auth_jwks_refresh(struct auth *auth)
+auth_jwks_refresh(struct auth *auth, int64_t deadline_ms)
 {
 	struct auth_keyset fresh, old;
 	const char *why = NULL;
@@ -462,10 +467,14 @@ auth_jwks_refresh(struct auth *auth)
 		log_debug("auth: JWKS re-fetch rate-limited");
 		return -1;
 	}
+	if (deadline_ms != 0 && now_ms() >= deadline_ms) {
+		pthread_mutex_unlock(&auth->fetch_lock);
+		return -1;	/* the request's time is up: not an attempt */
+	}
 	auth->attempted = true;
 	auth->last_fetch_s = now;
 	atomic_fetch_add(&auth->fetch_count, 1);
-	if (auth_jwks_download(auth, &fresh, &why) == -1) {
+	if (auth_jwks_download(auth, deadline_ms, &fresh, &why) == -1) {
 		pthread_mutex_unlock(&auth->fetch_lock);
 		return -1;
 	}
@@ -503,13 +512,13 @@ auth_key_lookup(struct auth *auth, const char *kid, bool *loaded)
  * Returns AUTH_OK with *pkey (a reference the caller frees), AUTH_INVALID
  * for an unknown kid, AUTH_UNAVAILABLE when no key set could be loaded. */
 static enum auth_result
-auth_key_for(struct auth *auth, const char *kid, EVP_PKEY **pkey)
+auth_key_for(struct auth *auth, const char *kid, int64_t deadline_ms, EVP_PKEY **pkey)
 {
 	bool loaded;
 
 	if ((*pkey = auth_key_lookup(auth, kid, &loaded)) != NULL)
 		return AUTH_OK;
-	auth_jwks_refresh(auth);
+	auth_jwks_refresh(auth, deadline_ms);
 	if ((*pkey = auth_key_lookup(auth, kid, &loaded)) != NULL)
 		return AUTH_OK;
 	return loaded ? AUTH_INVALID : AUTH_UNAVAILABLE;
@@ -921,6 +930,14 @@ enum auth_result
 auth_verify(struct auth *auth, const char *authorization, struct auth_claims *claims,
     const char **why)
 {
+	return auth_verify_by(auth, authorization, 0, claims, why);
+}
+
+/* The same, a key set fetch bounded by deadline_ms (now_ms() clock; 0: none). */
+enum auth_result
+auth_verify_by(struct auth *auth, const char *authorization, int64_t deadline_ms,
+    struct auth_claims *claims, const char **why)
+{
 	struct auth_token t = { 0 };
 	const char *token, *kid = NULL, *dummy;
 	EVP_PKEY *pkey = NULL;
@@ -949,7 +966,7 @@ auth_verify(struct auth *auth, const char *authorization, struct auth_claims *cl
 	}
 	if ((r = auth_token_parse(token, len, &t, &kid, why)) != AUTH_OK)
 		goto out;
-	if ((r = auth_key_for(auth, kid, &pkey)) != AUTH_OK) {
+	if ((r = auth_key_for(auth, kid, deadline_ms, &pkey)) != AUTH_OK) {
 		*why = r == AUTH_UNAVAILABLE ? "JWKS unavailable" : "unknown kid";
 		goto out;
 	}

@@ -42,6 +42,10 @@ enum auth_result { AUTH_OK = 0, AUTH_NO_TOKEN, AUTH_INVALID, AUTH_UNAVAILABLE };
  * log only (static string). AUTH_UNAVAILABLE: the JWKS could not be fetched. */
 enum auth_result auth_verify(struct auth *auth, const char *authorization,
     struct auth_claims *claims, const char **why);
+/* The same, with a fetch of the key set ending by deadline_ms (now_ms()
+ * clock, 0: none): a request's key fetch stays inside its time budget. */
+enum auth_result auth_verify_by(struct auth *auth, const char *authorization,
+    int64_t deadline_ms, struct auth_claims *claims, const char **why);
 void auth_claims_free(struct auth_claims *claims);	/* NULL-safe */
 /* JWKS fetches made so far (tests). */
 unsigned auth_jwks_fetch_count(const struct auth *auth);

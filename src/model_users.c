@@ -107,12 +107,12 @@ users_get(struct ddb *ddb, const struct config *cfg, const char *id, struct user
 	int rc;
 
 	*out = NULL;
-	rc = ddb_get_item(ddb, cfg->table_users, key, true, &item, err);
+	rc = ddb_get_item_plain(ddb, cfg->table_users, key, true, &item, err);
 	json_object_put(key);
 	if (rc == -1)
 		return MODEL_ERROR;
 	if (item != NULL) {
-		*out = users_from_item(item);
+		*out = users_from_plain(item);
 		json_object_put(item);
 		if (*out == NULL) {
 			ddb_error_set(err, 0, "InvalidItem", "%s", "users item without a readable id");

@@ -236,7 +236,8 @@ roles_authenticate_or_reply(struct request *req, struct response *res)
 	 * defer list when the request is reset (a user attached earlier stays
 	 * on that list). */
 	req->user = NULL;
-	r = auth_verify(app->auth, request_header(req, "authorization"), &claims, &why);
+	r = auth_verify_by(app->auth, request_header(req, "authorization"), ddb_deadline(app->ddb),
+	    &claims, &why);
 	switch (r) {
 	case AUTH_OK:
 		break;

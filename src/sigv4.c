@@ -6,6 +6,7 @@
  * form; query parameters are decoded, re-encoded per RFC 3986 and sorted by
  * key then value; header names are lower-cased and sorted, values trimmed
  * with runs of spaces collapsed, repeated names joined with ','. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "sigv4.h"
 #include "util.h"
@@ -40,16 +40,55 @@ struct canon_param {
 	char	*value;
 };
 
+#define SIGV4_BLOCK_LEN		64		/* SHA-256 block: HMAC pads keys to it */
+
+/* SHA-256 fetched once (OpenSSL 3 looks an algorithm up by name on every
+ * one-shot call) and one digest context per thread, freed with the thread. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha256_ctx_key;
+
+static void
+sha256_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+sha256_init_once(void)
+{
+	if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    pthread_key_create(&sha256_ctx_key, sha256_ctx_free) != 0)
+		abort();	/* no SHA-256: a broken libcrypto */
+}
+
+/* SHA-256 of the concatenation a || b into out (32 bytes). */
+static void
+sha256_two(const void *a, size_t alen, const void *b, size_t blen,
+    unsigned char out[SIGV4_HASH_LEN])
+{
+	EVP_MD_CTX *ctx;
+	unsigned int mdlen = 0;
+
+	pthread_once(&sha256_once, sha256_init_once);
+	if ((ctx = pthread_getspecific(sha256_ctx_key)) == NULL) {
+		if ((ctx = EVP_MD_CTX_new()) == NULL || pthread_setspecific(sha256_ctx_key, ctx) != 0)
+			abort();
+	}
+	if (EVP_DigestInit_ex(ctx, sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, a, alen) != 1 ||
+	    (blen > 0 && EVP_DigestUpdate(ctx, b, blen) != 1) ||
+	    EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 || mdlen != SIGV4_HASH_LEN)
+		abort();	/* SHA-256 cannot fail short of a broken libcrypto */
+}
+
 /* Lower-case hex SHA-256 of data into out (65 bytes). */
 void
 sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[SIGV4_HASH_LEN];
 
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != SIGV4_HASH_LEN)
-		abort();	/* SHA-256 cannot fail short of a broken libcrypto */
+	sha256_two(data, len, NULL, 0, md);
 	hex_encode(md, SIGV4_HASH_LEN, out);
 }
 
@@ -64,16 +103,26 @@ sigv4_amz_date(time_t t, char out[17])
 		out[0] = '\0';
 }
 
-/* HMAC-SHA256 of data under key into out (32 bytes). */
+/* HMAC-SHA256 of data under key into out (32 bytes), RFC 2104 over the
+ * fetched SHA-256. */
 static void
 hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
     unsigned char out[SIGV4_HASH_LEN])
 {
-	unsigned int outlen = 0;
+	unsigned char k[SIGV4_BLOCK_LEN] = { 0 }, pad[SIGV4_BLOCK_LEN], inner[SIGV4_HASH_LEN];
 
-	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &outlen) == NULL ||
-	    outlen != SIGV4_HASH_LEN)
-		abort();
+	if (keylen > SIGV4_BLOCK_LEN)
+		sha256_two(key, keylen, NULL, 0, k);
+	else
+		memcpy(k, key, keylen);
+	for (size_t i = 0; i < SIGV4_BLOCK_LEN; i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_two(pad, sizeof pad, data, len, inner);
+	for (size_t i = 0; i < SIGV4_BLOCK_LEN; i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_two(pad, sizeof pad, inner, sizeof inner, out);
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
 }
 
 /* True for the RFC 3986 unreserved characters. */

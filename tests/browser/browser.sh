@@ -19,7 +19,8 @@ if [ -z "$CHROMIUM" ] || [ ! -x "$CHROMIUM" ]; then
 	echo "1..0 # SKIP chromium is not installed (Debian package chromium): the browser tests did not run"
 	exit 0
 fi
-if [ ! -f "$ROOT/tools/browser/node_modules/playwright-core/package.json" ]; then
+BROWSER_TOOLS=${NPM_TOOLS_DIR:-$ROOT/tools}/browser
+if [ ! -f "$BROWSER_TOOLS/node_modules/playwright-core/package.json" ]; then
 	echo "1..1"
 	echo "not ok 1 - playwright-core is installed (cd tools/browser && npm ci --ignore-scripts)"
 	exit 1
@@ -52,7 +53,7 @@ TEAM_TOKEN=$("$ROOT/scripts/dev-token" --role team) || { echo "1..1"; echo "not 
 export TEAM_TOKEN STACK_URL ALLOWED_PORT BLOCKED_PORT CHROMIUM
 export BROWSER_NGINX_LOG=$STACK_DIR/logs/nginx-access.log
 export BROWSER_WORKER_LOG=$STACK_DIR/logs/portal.log
-export BROWSER_SCREENSHOTS=${BROWSER_SCREENSHOTS:-$ROOT/var/screenshots}
+export BROWSER_SCREENSHOTS=${BROWSER_SCREENSHOTS:-${top_builddir:-$ROOT}/var/screenshots}
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-export NODE_PATH=$ROOT/tools/browser/node_modules
+export NODE_PATH=$BROWSER_TOOLS/node_modules
 node "$ROOT/tests/browser/run.js"

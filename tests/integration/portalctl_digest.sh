@@ -16,7 +16,8 @@ export DYNALITE_TABLE_MS=${DYNALITE_TABLE_MS:-0}
 tap_dynalite_start "$tmp" skip
 export PORTAL_TABLE_PREFIX="pdigest-$$-"
 
-"$PORTALCTL" tables create >"$tmp/setup.out" 2>&1 && "$PORTALCTL" seed >>"$tmp/setup.out" 2>&1
+"$PORTALCTL" tables create >"$tmp/setup.out" 2>&1 &&
+	"$PORTALCTL" seed --file "$top_srcdir/data/seed-data.json" >>"$tmp/setup.out" 2>&1
 ok $? "tables created and seeded" || diag "$tmp/setup.out"
 
 # digest_items: the digest updates in the table, as JSON lines {id, author}.

@@ -297,10 +297,13 @@ resp $id | jq -e '.statusCode == 200 and (.headers["Content-Type"] | startswith(
 	and (.body | contains("docs/swagger-ui-bundle.js?v="))' >/dev/null
 ok $? "v2 GET /api/docs without a token: the Swagger UI page with its CSP" || resp $id | cut -c1-400 | sed 's/^/#   /'
 id=$(printf '%02d-v2_get_docs_bundle' $((docs_n + 3)))
+# nginx serves apidocs/ of the build (or, in a build from the tarball, of the sources).
+bundle=$top_builddir/apidocs/swagger-ui-bundle.js
+[ -f "$bundle" ] || bundle=$top_srcdir/apidocs/swagger-ui-bundle.js
 resp $id | jq -j '.body' >"$tmp/bundle.js" 2>/dev/null
 resp $id | jq -e '.statusCode == 200 and .isBase64Encoded == false
 	and .headers["Content-Type"] == "text/javascript; charset=utf-8"' >/dev/null &&
-	cmp -s "$tmp/bundle.js" "$top_builddir/apidocs/swagger-ui-bundle.js"
+	cmp -s "$tmp/bundle.js" "$bundle"
 ok $? "v2 GET /api/docs/swagger-ui-bundle.js: the same bytes nginx serves, as JavaScript" ||
 	resp $id | cut -c1-300 | sed 's/^/#   /'
 

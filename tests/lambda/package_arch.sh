@@ -91,7 +91,8 @@ if ! dynalite_start 2>"$tmp/dynalite.err"; then
 	exit 1
 fi
 export PORTAL_TABLE_PREFIX="arm64-$$-"
-"$PORTALCTL" tables create >"$tmp/pctl.out" 2>&1 && "$PORTALCTL" seed >>"$tmp/pctl.out" 2>&1 ||
+"$PORTALCTL" tables create >"$tmp/pctl.out" 2>&1 &&
+	"$PORTALCTL" seed --file "$top_srcdir/data/seed-data.json" >>"$tmp/pctl.out" 2>&1 ||
 	{ ok 1 "tables and seed" || diag_tail "$tmp/pctl.out"; }
 python3 "$STANDIN" --out "$tmp/run" --port-file "$tmp/run.port" \
 	"$EVENTS/v2_get_health.json" "$EVENTS/scheduled_digest.json" 2>"$tmp/standin.err" &

@@ -20,7 +20,7 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 spec=${OPENAPI_SPEC:-$top_srcdir/openapi.yaml}
-tools=${OPENAPI_TOOLS:-$top_srcdir/tools/openapi}
+tools=${OPENAPI_TOOLS:-${NPM_TOOLS_DIR:-$top_srcdir/tools}/openapi}
 records=${OPENAPI_RECORDS:-$top_builddir/tests/openapi/records}
 here=$top_srcdir/tests/openapi
 

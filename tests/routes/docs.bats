@@ -22,7 +22,7 @@ page_assets() {
 # writes the body to $2 and prints the status line and headers.
 cgi_get() {
 	GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET PATH_INFO=$1 QUERY_STRING= \
-		"$ROOT/cgi-bin/portal-fcgi" </dev/null >"$2.raw" 2>/dev/null || return 1
+		"$STACK_BUILDDIR/cgi-bin/portal-fcgi" </dev/null >"$2.raw" 2>/dev/null || return 1
 	python3 -c '
 import sys
 raw = open(sys.argv[1], "rb").read()

@@ -178,12 +178,12 @@ new_metric() {
 	local v sock
 	for v in 999 29001 abc 5000ms -1 1e3; do
 		sock=$BATS_TEST_TMPDIR/bad.sock
-		run env PORTAL_REQUEST_TIMEOUT_MS="$v" timeout 10 "$ROOT/cgi-bin/portal-fcgi" --socket "$sock" --processes 1 --threads 1
+		run env PORTAL_REQUEST_TIMEOUT_MS="$v" timeout 10 "$STACK_BUILDDIR/cgi-bin/portal-fcgi" --socket "$sock" --processes 1 --threads 1
 		[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "PORTAL_REQUEST_TIMEOUT_MS='$v': exit $status: $output"
 		[[ $output == *PORTAL_REQUEST_TIMEOUT_MS* ]] || fail "PORTAL_REQUEST_TIMEOUT_MS='$v': $output"
 		[ "$(grep -c . <<<"$output")" -eq 1 ] || fail "more than one line: $output"
 	done
-	run env PORTAL_REQUEST_TIMEOUT_MS=1000 "$ROOT/portalctl/portalctl" tables describe deliverables
+	run env PORTAL_REQUEST_TIMEOUT_MS=1000 "$STACK_BUILDDIR/portalctl/portalctl" tables describe deliverables
 	[ "$status" -eq 0 ] || fail "1000 is in range: $output"
 }
 

@@ -58,7 +58,7 @@ count_deliverables() {
 }
 
 @test "the idempotency table exists with the key schema of SPEC §4" {
-	run "$ROOT/portalctl/portalctl" tables describe --json idempotency
+	run "$STACK_BUILDDIR/portalctl/portalctl" tables describe --json idempotency
 	[ "$status" -eq 0 ] || fail "describe failed: $output"
 	jq -e '.KeySchema == [{"AttributeName":"key","KeyType":"HASH"}]' <<<"$output" >/dev/null ||
 		fail "unexpected key schema: $output"

@@ -243,7 +243,7 @@ cgi() {
 	env -i PATH="$PATH" AUTH_JWKS_URL="$AUTH_JWKS_URL" AUTH_ISSUER="$AUTH_ISSUER" \
 		AUTH0_AUDIENCE="$AUTH0_AUDIENCE" AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y \
 		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 "$@" \
-		"$ROOT/cgi-bin/portal-fcgi" </dev/null
+		"$STACK_BUILDDIR/cgi-bin/portal-fcgi" </dev/null
 }
 
 @test "CGI mode: a 204 carries no Content-Length; a 404 with a body does" {
@@ -267,7 +267,7 @@ cgi() {
 			[ "$(wc -l <<<"$err")" -eq 1 ] && [[ $err == *"$var"* ]] ||
 				fail "worker ($var=$bad): not one line naming $var: $err" || return 1
 			rc=0
-			err=$(env -i PATH="$PATH" "$var=$bad" "$ROOT/portalctl/portalctl" tables describe 2>&1 >/dev/null) || rc=$?
+			err=$(env -i PATH="$PATH" "$var=$bad" "$STACK_BUILDDIR/portalctl/portalctl" tables describe 2>&1 >/dev/null) || rc=$?
 			[ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] || fail "portalctl ($var=$bad): exit $rc" || return 1
 			[ "$(wc -l <<<"$err")" -eq 1 ] && [[ $err == *"$var"* ]] ||
 				fail "portalctl ($var=$bad): not one line naming $var: $err" || return 1

@@ -982,6 +982,50 @@ test_jwks_over_http(void **state)
 	f->cfg.jwks_url = g.jwks_url;
 }
 
+/* A key set fetch inside a request ends by the request's deadline: a JWKS
+ * host that takes the connection and never answers costs the request its
+ * budget (here 300 ms), not AUTH_JWKS_TIMEOUT_MS, and the request is told
+ * the keys are unavailable. A fetch after the deadline is not even tried. */
+static void
+test_jwks_fetch_within_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	socklen_t salen = sizeof(sa);
+	struct auth *silent;
+	struct config cfg = f->cfg;
+	struct auth_claims c;
+	const char *why;
+	char url[96], *token = mint_ok(claims_ok()), *value = xasprintf("Bearer %s", token);
+	int64_t started;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);	/* connections wait in the backlog, unanswered */
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/jwks.json", ntohs(sa.sin_port));
+	cfg.jwks_url = url;
+	silent = auth_new(&cfg);
+	auth_set_clock(silent, test_now);
+
+	started = now_ms();
+	assert_int_equal(auth_verify_by(silent, value, now_ms() + 300, &c, &why), AUTH_UNAVAILABLE);
+	assert_true(now_ms() - started < AUTH_JWKS_TIMEOUT_MS / 2);
+	assert_int_equal(auth_jwks_fetch_count(silent), 1);
+	auth_free(silent);
+
+	silent = auth_new(&cfg);
+	auth_set_clock(silent, test_now);
+	assert_int_equal(auth_verify_by(silent, value, now_ms() - 1, &c, &why), AUTH_UNAVAILABLE);
+	assert_int_equal(auth_jwks_fetch_count(silent), 0);
+	auth_free(silent);
+	close(fd);
+	free(value);
+	free(token);
+}
+
 /* ---- tampering and malformed input ---- */
 
 /* Replaces part n (0-2) of a token with replacement; frees token. */
@@ -1195,6 +1239,7 @@ main(void)
 		T(test_tampered),
 		T(test_verified_cache),
 		T(test_verified_cache_claims),
+		T(test_jwks_fetch_within_deadline),
 		T(test_malformed),
 		T(test_oversized),
 		T(test_bad_characters),
