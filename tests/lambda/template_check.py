@@ -40,6 +40,9 @@ DDB_FUNCTIONS = {
     "ddb_batch_write": "BatchWriteItem", "ddb_transact_write": "TransactWriteItems",
     "ddb_describe_table": "DescribeTable", "ddb_create_table": "CreateTable",
     "ddb_delete_table": "DeleteTable", "ddb_wait_table": "DescribeTable",
+    # The variants that unmarshal the answer as they read it.
+    "ddb_get_item_plain": "GetItem", "ddb_query_all_plain": "Query", "ddb_query_page_plain": "Query",
+    "ddb_scan_all_plain": "Scan",
 }
 # Not on the API path: the DynamoDB module itself, and what only portalctl
 # calls (file -> its exported prefix; checked below: nothing else calls it).
@@ -95,7 +98,7 @@ def operations_in(path):
         if fn in DDB_FUNCTIONS:
             ops.add(DDB_FUNCTIONS[fn])
     ops.update(re.findall(r"\.op\s*=\s*\"([A-Za-z]+)\"", text))
-    ops.update(re.findall(r"\bddb_call\s*\([^,]+,\s*\"([A-Za-z]+)\"", text))
+    ops.update(re.findall(r"\bddb_call(?:_plain)?\s*\([^,]+,\s*\"([A-Za-z]+)\"", text))
     return ops
 
 
