@@ -361,6 +361,16 @@ read_body(struct request *req, FCGX_Stream *in)
 	free(body);
 }
 
+/* Appends "name: value" and CRLF. */
+static void
+header_line(struct buf *b, const char *name, const char *value)
+{
+	buf_puts(b, name);
+	buf_puts(b, ": ");
+	buf_puts(b, value);
+	buf_puts(b, "\r\n");
+}
+
 /* Writes status line, headers and body as a FastCGI/CGI response. */
 static void
 write_response(const struct response *res, FCGX_Stream *out)
@@ -369,7 +379,7 @@ write_response(const struct response *res, FCGX_Stream *out)
 
 	buf_printf(&head, "Status: %d %s\r\n", res->status, http_reason(res->status));
 	for (size_t i = 0; i < res->nheaders; i++)
-		buf_printf(&head, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
+		header_line(&head, res->headers[i].name, res->headers[i].value);
 	if (res->status != 204 && res->status != 304)
 		buf_printf(&head, "Content-Length: %zu\r\n", res->body.len);
 	buf_puts(&head, "\r\n");
@@ -634,7 +644,7 @@ run_cgi(void)
 	router_handle(&req, &res);
 	buf_printf(&head, "Status: %d %s\r\n", res.status, http_reason(res.status));
 	for (size_t i = 0; i < res.nheaders; i++)
-		buf_printf(&head, "%s: %s\r\n", res.headers[i].name, res.headers[i].value);
+		header_line(&head, res.headers[i].name, res.headers[i].value);
 	/* RFC 9110 §8.6: no Content-Length on 204 (nor on 304), as write_response. */
 	if (res.status != 204 && res.status != 304)
 		buf_printf(&head, "Content-Length: %zu\r\n", res.body.len);
