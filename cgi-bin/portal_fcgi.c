@@ -361,18 +361,36 @@ read_body(struct request *req, FCGX_Stream *in)
 	free(body);
 }
 
+/* Appends "name: value" and CRLF. */
+static void
+header_line(struct buf *b, const char *name, const char *value)
+{
+	buf_puts(b, name);
+	buf_puts(b, ": ");
+	buf_puts(b, value);
+	buf_puts(b, "\r\n");
+}
+
+/* The CGI head of res: status line, headers, Content-Length (none on a 204
+ * or 304, RFC 9110 §8.6) and the blank line. */
+static void
+response_head(struct buf *head, const struct response *res)
+{
+	buf_printf(head, "Status: %d %s\r\n", res->status, http_reason(res->status));
+	for (size_t i = 0; i < res->nheaders; i++)
+		header_line(head, res->headers[i].name, res->headers[i].value);
+	if (res->status != 204 && res->status != 304)
+		buf_printf(head, "Content-Length: %zu\r\n", res->body.len);
+	buf_puts(head, "\r\n");
+}
+
 /* Writes status line, headers and body as a FastCGI/CGI response. */
 static void
 write_response(const struct response *res, FCGX_Stream *out)
 {
 	struct buf head = BUF_INIT;
 
-	buf_printf(&head, "Status: %d %s\r\n", res->status, http_reason(res->status));
-	for (size_t i = 0; i < res->nheaders; i++)
-		buf_printf(&head, "%s: %s\r\n", res->headers[i].name, res->headers[i].value);
-	if (res->status != 204 && res->status != 304)
-		buf_printf(&head, "Content-Length: %zu\r\n", res->body.len);
-	buf_puts(&head, "\r\n");
+	response_head(&head, res);
 	FCGX_PutStr(head.data, (int)head.len, out);
 	if (res->body.len > 0)
 		FCGX_PutStr(res->body.data, (int)res->body.len, out);
@@ -632,13 +650,7 @@ run_cgi(void)
 	else if (body.len > 0)
 		request_set_body(&req, body.data, body.len);
 	router_handle(&req, &res);
-	buf_printf(&head, "Status: %d %s\r\n", res.status, http_reason(res.status));
-	for (size_t i = 0; i < res.nheaders; i++)
-		buf_printf(&head, "%s: %s\r\n", res.headers[i].name, res.headers[i].value);
-	/* RFC 9110 §8.6: no Content-Length on 204 (nor on 304), as write_response. */
-	if (res.status != 204 && res.status != 304)
-		buf_printf(&head, "Content-Length: %zu\r\n", res.body.len);
-	buf_puts(&head, "\r\n");
+	response_head(&head, &res);
 	fwrite(head.data, 1, head.len, stdout);
 	fwrite(res.body.data ? res.body.data : "", 1, res.body.len, stdout);
 	fflush(stdout);

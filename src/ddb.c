@@ -325,7 +325,7 @@ attempt_cleanup(struct attempt *a)
 static struct curl_slist *
 header_add(struct curl_slist *list, const char *name, const char *value)
 {
-	char			*line = xasprintf("%s: %s", name, value);
+	char			*line = xconcat(name, ": ", value, (char *)NULL);
 	struct curl_slist	*out = curl_slist_append(list, line);
 
 	free(line);
@@ -364,7 +364,7 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 
 	a->body = xstrdup(body);
 	a->body_len = strlen(body);
-	target = xasprintf(DDB_TARGET_PREFIX "%s", op);
+	target = xconcat(DDB_TARGET_PREFIX, op, (char *)NULL);
 	t = time(NULL);
 	sigv4_amz_date(t, amz_date);
 	hdr[nhdr++] = (struct kv){ (char *)"content-type", (char *)DDB_CONTENT_TYPE };

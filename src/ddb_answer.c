@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ddb.h"
+#include "json_check.h"
 #include "util.h"
 
 #define ANSWER_DEPTH_MAX	128	/* JSON nesting, as the json-c reader's limit */
@@ -90,76 +91,23 @@ accept(struct reader *r, char c)
 	return false;
 }
 
-/* Four hex digits at p; -1 when they are not. */
-static long
-hex4(const char *p, const char *end)
-{
-	long v = 0;
-
-	if (end - p < 4)
-		return -1;
-	for (int i = 0; i < 4; i++) {
-		int c = (unsigned char)p[i], d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
-/* Appends code point cp as UTF-8. */
-static void
-put_utf8(struct buf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	buf_append(b, u, n);
-}
-
 /* One \uXXXX escape at r->p (after the backslash and 'u'), with its low
  * surrogate when it is a high one; a lone surrogate becomes U+FFFD. */
 static int
 read_unicode_escape(struct reader *r)
 {
-	long cp = hex4(r->p, r->end), lo;
+	long cp = json_hex4(r->p, r->end), lo;
 
 	if (cp < 0)
 		return bad(r, "malformed \\u escape");
 	r->p += 4;
 	if (cp >= 0xD800 && cp <= 0xDBFF && r->end - r->p >= 6 && r->p[0] == '\\' &&
-	    r->p[1] == 'u' && (lo = hex4(r->p + 2, r->end)) >= 0xDC00 && lo <= 0xDFFF) {
+	    r->p[1] == 'u' && (lo = json_hex4(r->p + 2, r->end)) >= 0xDC00 && lo <= 0xDFFF) {
 		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 		r->p += 6;
 	} else if (cp >= 0xD800 && cp <= 0xDFFF)
 		cp = 0xFFFD;
-	put_utf8(&r->text, (unsigned long)cp);
+	json_put_utf8(&r->text, (uint32_t)cp);
 	return 0;
 }
 
@@ -224,35 +172,13 @@ read_key(struct reader *r, char inline_key[ANSWER_KEY_INLINE], char **heap, cons
 static int
 read_number_text(struct reader *r)
 {
-	const char *s = r->p;
+	size_t n = json_number_len(r->p, r->end);
 
-	if (r->p < r->end && *r->p == '-')
-		r->p++;
-	if (r->p < r->end && *r->p == '0')
-		r->p++;
-	else if (r->p < r->end && *r->p >= '1' && *r->p <= '9')
-		while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
-			r->p++;
-	else
+	if (n == 0)
 		return bad(r, "malformed JSON number");
-	if (r->p < r->end && *r->p == '.') {
-		if (++r->p >= r->end || *r->p < '0' || *r->p > '9')
-			return bad(r, "malformed JSON number");
-		while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
-			r->p++;
-	}
-	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
-		r->p++;
-		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
-			r->p++;
-		if (r->p >= r->end || *r->p < '0' || *r->p > '9')
-			return bad(r, "malformed JSON number");
-		while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
-			r->p++;
-	}
 	buf_reset(&r->text);
-	buf_append(&r->text, s, (size_t)(r->p - s));
-	buf_append(&r->text, "", 0);
+	buf_append(&r->text, r->p, n);
+	r->p += n;
 	return 0;
 }
 

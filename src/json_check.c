@@ -66,28 +66,38 @@ hex_digit(unsigned char c)
 	return -1;
 }
 
-/* Reads the four hex digits after "\u"; -1 when they are not four hex digits. */
-static long
-read_hex4(struct scanner *s)
+/* The value of the four hex digits at p (before end); -1 when they are not. */
+long
+json_hex4(const char *p, const char *end)
 {
 	long v = 0;
 
-	if (s->end - s->p < 4)
+	if (end - p < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int d = hex_digit(s->p[i]);
+		int d = hex_digit((unsigned char)p[i]);
 
 		if (d < 0)
 			return -1;
 		v = v << 4 | d;
 	}
-	s->p += 4;
+	return v;
+}
+
+/* Reads the four hex digits after "\u"; -1 when they are not four hex digits. */
+static long
+read_hex4(struct scanner *s)
+{
+	long v = json_hex4((const char *)s->p, (const char *)s->end);
+
+	if (v >= 0)
+		s->p += 4;
 	return v;
 }
 
 /* Appends code point cp to out as UTF-8. */
-static void
-put_utf8(struct buf *out, uint32_t cp)
+void
+json_put_utf8(struct buf *out, uint32_t cp)
 {
 	unsigned char b[4];
 	size_t n;
@@ -168,7 +178,7 @@ scan_string(struct scanner *s, struct buf *out, bool *nul)
 		if (cp == 0)
 			*nul = true;
 		if (out != NULL)
-			put_utf8(out, (uint32_t)cp);
+			json_put_utf8(out, (uint32_t)cp);
 	}
 }
 
@@ -182,38 +192,51 @@ note_nul(struct scanner *s)
 	s->r->nul_field = s->top_member;
 }
 
-/* Scans a number token: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+/* The length of the number token at p: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?;
+ * 0 when none starts there. */
+size_t
+json_number_len(const char *text, const char *end)
+{
+	const char *p = text;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9')
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return 0;
+	if (p < end && *p == '.') {
+		if (++p == end || *p < '0' || *p > '9')
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p == end || *p < '0' || *p > '9')
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	return (size_t)(p - text);
+}
+
+/* Scans a number token. */
 static int
 scan_number(struct scanner *s)
 {
 	const unsigned char *begin = s->p;
 	struct json_check_result *r = s->r;
+	size_t n = json_number_len((const char *)s->p, (const char *)s->end);
 
-	if (s->p < s->end && *s->p == '-')
-		s->p++;
-	if (s->p < s->end && *s->p == '0')
-		s->p++;
-	else if (s->p < s->end && *s->p >= '1' && *s->p <= '9')
-		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-			s->p++;
-	else
+	if (n == 0)
 		return scan_fail(s, JSON_CHECK_SYNTAX);
-	if (s->p < s->end && *s->p == '.') {
-		s->p++;
-		if (s->p == s->end || *s->p < '0' || *s->p > '9')
-			return scan_fail(s, JSON_CHECK_SYNTAX);
-		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-			s->p++;
-	}
-	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-		s->p++;
-		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-			s->p++;
-		if (s->p == s->end || *s->p < '0' || *s->p > '9')
-			return scan_fail(s, JSON_CHECK_SYNTAX);
-		while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-			s->p++;
-	}
+	s->p += n;
 	if (r->nnumbers == r->numbers_cap) {
 		r->numbers_cap = r->numbers_cap ? r->numbers_cap * 2 : 16;
 		r->numbers = xrealloc(r->numbers, r->numbers_cap * sizeof *r->numbers);

@@ -16,8 +16,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
+
+#include "util.h"
 
 /* Containers nested deeper than this are refused. */
 #define JSON_CHECK_MAX_DEPTH	32
@@ -73,6 +76,13 @@ int json_check_scan(const char *text, size_t len, int max_depth, struct json_che
 void json_check_result_free(struct json_check_result *r);
 /* A short English phrase for a status ("duplicate member name"); static. */
 const char *json_check_status_text(enum json_check_status status);
+
+/* Pieces of the grammar, for other readers of JSON text: the length of the
+ * number token at text (0 when none starts there), the value of four hex
+ * digits (-1 when they are not), a code point appended as UTF-8. */
+size_t json_number_len(const char *text, const char *end);
+long json_hex4(const char *p, const char *end);
+void json_put_utf8(struct buf *out, uint32_t cp);
 
 /* json_check_scan, then json-c; a new object (caller puts it) or NULL with
  * r->status set. text[len] must be '\0'. Integers beyond 64 bits become

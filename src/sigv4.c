@@ -352,13 +352,18 @@ canonical_headers(const struct kv *headers, size_t n, char **canon, char **signe
 	qsort(hs, n, sizeof *hs, header_cmp);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(hs[i].name, hs[i - 1].name) == 0) {
-			buf_printf(&cb, ",%s", hs[i].value);
+			buf_puts(&cb, ",");
+			buf_puts(&cb, hs[i].value);
 			continue;
 		}
 		if (i > 0)
 			buf_puts(&cb, "\n");
-		buf_printf(&cb, "%s:%s", hs[i].name, hs[i].value);
-		buf_printf(&sb, "%s%s", sb.len > 0 ? ";" : "", hs[i].name);
+		buf_puts(&cb, hs[i].name);
+		buf_puts(&cb, ":");
+		buf_puts(&cb, hs[i].value);
+		if (sb.len > 0)
+			buf_puts(&sb, ";");
+		buf_puts(&sb, hs[i].name);
 	}
 	buf_puts(&cb, "\n");
 	*canon = buf_steal(&cb);
@@ -497,13 +502,13 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred
 	uri = canonical_uri(req->path);
 	query = canonical_query(req->query);
 	sigv4_sha256_hex(req->body != NULL ? req->body : "", req->body_len, payload_hash);
-	res->canonical_request = xasprintf("%s\n%s\n%s\n%s\n%s\n%s", req->method, uri,
-	    query, headers, signed_list, payload_hash);
+	res->canonical_request = xconcat(req->method, "\n", uri, "\n", query, "\n", headers, "\n",
+	    signed_list, "\n", payload_hash, (char *)NULL);
 
-	scope = xasprintf("%s/%s/%s/%s", date8, region, service, SIGV4_TERMINATOR);
+	scope = xconcat(date8, "/", region, "/", service, "/", SIGV4_TERMINATOR, (char *)NULL);
 	sigv4_sha256_hex(res->canonical_request, strlen(res->canonical_request), creq_hash);
-	res->string_to_sign = xasprintf("%s\n%s\n%s\n%s", SIGV4_ALGORITHM, res->amz_date,
-	    scope, creq_hash);
+	res->string_to_sign = xconcat(SIGV4_ALGORITHM, "\n", res->amz_date, "\n", scope, "\n",
+	    creq_hash, (char *)NULL);
 
 	if (sigv4_signing_key(creds->secret_access_key, date8, region, service, key) == -1)
 		goto out;
@@ -511,8 +516,8 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *cred
 	OPENSSL_cleanse(key, sizeof key);
 	hex_encode(sig, sizeof sig, sig_hex);
 	res->signature = xstrdup(sig_hex);
-	res->authorization = xasprintf("%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-	    SIGV4_ALGORITHM, creds->access_key_id, scope, signed_list, sig_hex);
+	res->authorization = xconcat(SIGV4_ALGORITHM, " Credential=", creds->access_key_id, "/",
+	    scope, ", SignedHeaders=", signed_list, ", Signature=", sig_hex, (char *)NULL);
 	rc = 0;
 out:
 	if (rc == -1)

@@ -179,6 +179,30 @@ cause_set(char **cause, const char *fmt, ...)
 	return -1;
 }
 
+/* Joins the strings up to a NULL into one new string. */
+char *
+xconcat(const char *first, ...)
+{
+	va_list ap;
+	size_t len = 0, n;
+	char *out, *p;
+
+	va_start(ap, first);
+	for (const char *s = first; s != NULL; s = va_arg(ap, const char *))
+		len += strlen(s);
+	va_end(ap);
+	p = out = xmalloc(len + 1);
+	va_start(ap, first);
+	for (const char *s = first; s != NULL; s = va_arg(ap, const char *)) {
+		n = strlen(s);
+		memcpy(p, s, n);
+		p += n;
+	}
+	va_end(ap);
+	*p = '\0';
+	return out;
+}
+
 /* asprintf that aborts on failure. */
 char *
 xasprintf(const char *fmt, ...)

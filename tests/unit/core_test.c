@@ -140,6 +140,12 @@ test_buf(void **state)
 	assert_null(b.data);
 	free(s);
 	buf_free(&b);
+	s = xconcat("a", "", "bc", "/", "d", (char *)NULL);
+	assert_string_equal(s, "abc/d");
+	free(s);
+	s = xconcat("", (char *)NULL);
+	assert_string_equal(s, "");
+	free(s);
 }
 
 static void
