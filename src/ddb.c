@@ -228,6 +228,9 @@ easy_setup(struct ddb *ddb, CURL *easy)
 	};
 
 	curl_easy_setopt(easy, CURLOPT_SHARE, ddb->share);
+	/* Every call is a POST to the one endpoint: set once, not per attempt. */
+	curl_easy_setopt(easy, CURLOPT_URL, ddb->url);
+	curl_easy_setopt(easy, CURLOPT_POST, 1L);
 	(void)httpc_setup(easy, &opt);	/* no deadline here: it cannot fail */
 }
 
@@ -400,8 +403,6 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 	free(target);
 	explicit_bzero(&creds, sizeof creds);
 
-	curl_easy_setopt(a->easy, CURLOPT_URL, ddb->url);
-	curl_easy_setopt(a->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDS, a->body);
 	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->body_len);
 	curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, a->headers);
