@@ -70,6 +70,14 @@ record_key(const char *key)
 	return k;
 }
 
+/* Until when a record "in_progress" holds: the request's deadline, or the
+ * longest budget when it has none (AttributeValue N, ms). */
+static json_object *
+in_progress_until(const struct request *req, int64_t now)
+{
+	return ddb_av_n_int(req->deadline_ms != 0 ? req->deadline_ms : now + REQUEST_TIMEOUT_MAX_MS);
+}
+
 /* PutItem of a new in-progress record unless a live one exists (absent,
  * expired, or in progress past its request's deadline). */
 static int
@@ -85,8 +93,7 @@ claim(struct request *req, struct idempotency *st, struct ddb_error *err)
 	json_object_object_add(item, "status", ddb_av_s(STATUS_IN_PROGRESS));
 	json_object_object_add(item, "owner", ddb_av_s(st->token));
 	json_object_object_add(item, SCHEMA_IDEMPOTENCY_TTL, ddb_av_n_int(now / 1000 + IDEMPOTENCY_TTL_S));
-	json_object_object_add(item, "in_progress_until",
-	    ddb_av_n_int(req->deadline_ms != 0 ? req->deadline_ms : now + REQUEST_TIMEOUT_MAX_MS));
+	json_object_object_add(item, "in_progress_until", in_progress_until(req, now));
 	json_object_object_add(names, "#k", json_object_new_string(SCHEMA_IDEMPOTENCY_KEY));
 	json_object_object_add(names, "#exp", json_object_new_string(SCHEMA_IDEMPOTENCY_TTL));
 	json_object_object_add(names, "#st", json_object_new_string("status"));
@@ -161,8 +168,7 @@ take_over(struct request *req, struct idempotency *st, json_object *raw, struct 
 	json_object_object_add(values, ":old", ddb_av_s(raw_s(raw, "owner")));
 	json_object_object_add(values, ":me", ddb_av_s(st->token));
 	json_object_object_add(values, ":in_progress", ddb_av_s(STATUS_IN_PROGRESS));
-	json_object_object_add(values, ":until",
-	    ddb_av_n_int(req->deadline_ms != 0 ? req->deadline_ms : now + REQUEST_TIMEOUT_MAX_MS));
+	json_object_object_add(values, ":until", in_progress_until(req, now));
 	json_object_object_add(extra, "UpdateExpression", json_object_new_string(
 	    "SET #st = :in_progress, #owner = :me, #until = :until"));
 	json_object_object_add(extra, "ConditionExpression", json_object_new_string(
