@@ -2,10 +2,11 @@
  * libcurl, SigV4 signing, the SDKs' standard retry mode, pagination and
  * batching.
  *
- * A struct ddb belongs to one thread. It keeps one easy handle for
- * sequential calls and a small pool plus a multi handle for parallel ones;
- * all of them share one connection cache, DNS cache and TLS session cache
- * (a curl share handle), so connections are kept alive and reused.
+ * A struct ddb belongs to one thread. It keeps up to DDB_PARALLEL_MAX
+ * connections to the endpoint alive (the first for sequential calls, all of
+ * them for parallel ones), sharing one DNS cache and TLS session cache (a
+ * curl share handle). libcurl connects them; each call is then one HTTP/1.1
+ * exchange framed by httpc (send, poll, receive).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,9 +40,8 @@
 struct ddb {
 	const struct config	*cfg;
 	CURLSH			*share;
-	CURL			*easy;
-	CURLM			*multi;
-	CURL			*pool[DDB_PARALLEL_MAX];
+	struct httpc_options	 opt;		/* the connection policy */
+	struct httpc_conn	 conns[DDB_PARALLEL_MAX];
 	char			*url;
 	char			*host;		/* Host header value, as signed */
 	char			*path;
@@ -51,10 +51,8 @@ struct ddb {
 
 /* One HTTP request in flight: what it sends and what came back. */
 struct attempt {
-	CURL			*easy;
-	struct curl_slist	*headers;
-	char			*body;
-	size_t			 body_len;
+	struct httpc_exchange	 x;		/* the connection, the time limit, the outcome */
+	struct buf		 request;	/* head and body */
 	struct httpc_response	 response;
 	bool			 plain;		/* read the answer's items unmarshalled */
 };
@@ -212,26 +210,19 @@ ddb_deadline(const struct ddb *ddb)
 	return ddb->deadline_ms;
 }
 
-/* Applies the options every easy handle of this ddb shares: the shared
- * connection cache, then the client policy (httpc). */
+/* The connection policy of the store's connections. */
 static void
-easy_setup(struct ddb *ddb, CURL *easy)
+options_init(struct ddb *ddb)
 {
-	const struct httpc_options opt = {
+	ddb->opt = (struct httpc_options){
 		.ca_bundle = ddb->cfg->ca_bundle,
 		.user_agent = DDB_USER_AGENT,
 		.connect_timeout_ms = DDB_CONNECT_TIMEOUT_MS,
-		.total_timeout_ms = DDB_TOTAL_TIMEOUT_MS,
 		.max_idle_s = DDB_MAX_IDLE_CONN_S,
 		.tcp_keepalive = true,
+		.tcp_nodelay = true,
 		.http1_1 = true,
 	};
-
-	curl_easy_setopt(easy, CURLOPT_SHARE, ddb->share);
-	/* Every call is a POST to the one endpoint: set once, not per attempt. */
-	curl_easy_setopt(easy, CURLOPT_URL, ddb->url);
-	curl_easy_setopt(easy, CURLOPT_POST, 1L);
-	(void)httpc_setup(easy, &opt);	/* no deadline here: it cannot fail */
 }
 
 /* Splits the endpoint URL into the Host header value and the path to sign. */
@@ -276,13 +267,13 @@ ddb_new(const struct config *cfg)
 		log_error("bad DynamoDB endpoint URL", LOG_S("endpoint", endpoint));
 		goto fail;
 	}
-	if ((ddb->share = curl_share_init()) == NULL ||
-	    (ddb->easy = httpc_easy_new()) == NULL)
+	if ((ddb->share = curl_share_init()) == NULL)
 		goto fail;
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-	easy_setup(ddb, ddb->easy);
+	options_init(ddb);
+	for (size_t i = 0; i < DDB_PARALLEL_MAX; i++)
+		ddb->conns[i].fd = CURL_SOCKET_BAD;
 	return ddb;
 fail:
 	ddb_free(ddb);
@@ -297,14 +288,8 @@ ddb_free(struct ddb *ddb)
 
 	if (ddb == NULL)
 		return;
-	for (i = 0; i < DDB_PARALLEL_MAX; i++) {
-		if (ddb->pool[i] != NULL)
-			curl_easy_cleanup(ddb->pool[i]);
-	}
-	if (ddb->multi != NULL)
-		curl_multi_cleanup(ddb->multi);
-	if (ddb->easy != NULL)
-		curl_easy_cleanup(ddb->easy);
+	for (i = 0; i < DDB_PARALLEL_MAX; i++)
+		httpc_conn_close(&ddb->conns[i]);
 	if (ddb->share != NULL)
 		curl_share_cleanup(ddb->share);
 	free(ddb->url);
@@ -313,34 +298,37 @@ ddb_free(struct ddb *ddb)
 	free(ddb);
 }
 
-/* Releases what one attempt allocated (the easy handle stays). */
+/* Releases what one attempt allocated (the connection stays). */
 static void
 attempt_cleanup(struct attempt *a)
 {
-	curl_slist_free_all(a->headers);
-	a->headers = NULL;
-	free(a->body);
-	a->body = NULL;
+	buf_free(&a->request);
 	httpc_response_reset(&a->response);
 }
 
-/* Adds "name: value" to the curl header list. */
-static struct curl_slist *
-header_add(struct curl_slist *list, const char *name, const char *value)
+/* Appends the header line "name: value". */
+static void
+header_add(struct buf *b, const char *name, const char *value)
 {
-	char			*line = xconcat(name, ": ", value, (char *)NULL);
-	struct curl_slist	*out = curl_slist_append(list, line);
-
-	free(line);
-	if (out == NULL) {
-		log_error("out of memory in curl_slist_append");
-		abort();
-	}
-	return out;
+	buf_puts(b, name);
+	buf_append(b, ": ", 2);
+	buf_puts(b, value);
+	buf_append(b, "\r\n", 2);
 }
 
-/* Prepares one signed request on a->easy; -1 with err when it cannot be sent
- * (deadline passed, no credentials). */
+/* An attempt on conn i with its answer capped at DDB_RESPONSE_MAX. */
+static void
+attempt_init(struct ddb *ddb, struct attempt *a, size_t i, bool plain)
+{
+	memset(a, 0, sizeof *a);
+	a->plain = plain;
+	httpc_response_init(&a->response, DDB_RESPONSE_MAX);
+	a->x = (struct httpc_exchange){ .conn = &ddb->conns[i], .url = ddb->url,
+	    .share = ddb->share, .opt = &ddb->opt, .res = &a->response };
+}
+
+/* Prepares one signed request in a->request; -1 with err when it cannot be
+ * sent (deadline passed, no credentials). */
 static int
 attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *body,
     struct ddb_error *err)
@@ -351,10 +339,15 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 	struct sigv4_result	 res;
 	struct kv		 hdr[DDB_SIGNED_HEADERS_MAX];
 	size_t			 nhdr = 0;
-	char			*cause = NULL, *target, amz_date[17];
+	char			*cause = NULL, *target, amz_date[17], length[24];
+	size_t			 body_len = strlen(body);
 	time_t			 t;
+	int64_t			 now = now_ms();
 
-	if (httpc_set_timeout(a->easy, DDB_TOTAL_TIMEOUT_MS, ddb->deadline_ms) == -1) {
+	a->x.end_ms = now + DDB_TOTAL_TIMEOUT_MS;
+	if (ddb->deadline_ms != 0 && ddb->deadline_ms < a->x.end_ms)
+		a->x.end_ms = ddb->deadline_ms;
+	if (a->x.end_ms <= now) {
 		error_set(err, 0, "TimeoutError", "deadline passed before %s was sent", op);
 		return -1;
 	}
@@ -365,8 +358,6 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 		return -1;
 	}
 
-	a->body = xstrdup(body);
-	a->body_len = strlen(body);
 	target = xconcat(DDB_TARGET_PREFIX, op, (char *)NULL);
 	t = time(NULL);
 	sigv4_amz_date(t, amz_date);
@@ -378,7 +369,7 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 	hdr[nhdr++] = (struct kv){ (char *)"x-amz-target", target };
 
 	req = (struct sigv4_request){ .method = "POST", .path = ddb->path, .query = NULL,
-	    .headers = hdr, .nheaders = nhdr, .body = a->body, .body_len = a->body_len };
+	    .headers = hdr, .nheaders = nhdr, .body = body, .body_len = body_len };
 	sc = (struct sigv4_credentials){ .access_key_id = creds.access_key_id,
 	    .secret_access_key = creds.secret_access_key,
 	    .session_token = creds.session_token[0] != '\0' ? creds.session_token : NULL };
@@ -391,22 +382,27 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 		err->retryable = false;
 		return -1;
 	}
-	a->headers = header_add(a->headers, "Host", ddb->host);
-	a->headers = header_add(a->headers, "Content-Type", DDB_CONTENT_TYPE);
-	a->headers = header_add(a->headers, "X-Amz-Date", amz_date);
-	a->headers = header_add(a->headers, "X-Amz-Target", target);
+	buf_reserve(&a->request, 1024 + body_len);
+	buf_puts(&a->request, "POST ");
+	buf_puts(&a->request, ddb->path);
+	buf_puts(&a->request, " HTTP/1.1\r\n");
+	header_add(&a->request, "Host", ddb->host);
+	header_add(&a->request, "User-Agent", DDB_USER_AGENT);
+	header_add(&a->request, "Content-Type", DDB_CONTENT_TYPE);
+	header_add(&a->request, "X-Amz-Date", amz_date);
+	header_add(&a->request, "X-Amz-Target", target);
 	if (creds.session_token[0] != '\0')
-		a->headers = header_add(a->headers, "X-Amz-Security-Token", creds.session_token);
-	a->headers = header_add(a->headers, "Authorization", res.authorization);
-	a->headers = curl_slist_append(a->headers, "Expect:");
+		header_add(&a->request, "X-Amz-Security-Token", creds.session_token);
+	header_add(&a->request, "Authorization", res.authorization);
+	snprintf(length, sizeof length, "%zu", body_len);
+	header_add(&a->request, "Content-Length", length);
+	buf_append(&a->request, "\r\n", 2);
+	buf_append(&a->request, body, body_len);
+	a->x.request = a->request.data;
+	a->x.request_len = a->request.len;
 	sigv4_result_free(&res);
 	free(target);
 	explicit_bzero(&creds, sizeof creds);
-
-	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDS, a->body);
-	curl_easy_setopt(a->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)a->body_len);
-	curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, a->headers);
-	httpc_attach(a->easy, &a->response);
 	ddb->requests++;
 	atomic_fetch_add(&ddb_total_requests, 1);
 	return 0;
@@ -464,7 +460,7 @@ error_cancellation_reasons(json_object *body, struct ddb_error *err)
 
 /* Turns a finished attempt into *response (0) or a filled err (-1). */
 static int
-attempt_finish(struct ddb *ddb, struct attempt *a, const char *op, CURLcode cc,
+attempt_finish(struct ddb *ddb, struct attempt *a, const char *op,
     json_object **response, struct ddb_error *err)
 {
 	json_object	*body, *type, *message;
@@ -472,22 +468,18 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op, CURLcode cc,
 	long		 status = 0;
 
 	*response = NULL;
-	if (cc != CURLE_OK) {
-		long sent = 0;
-
-		if (a->response.too_large)
+	if (a->x.result != HTTPC_OK) {
+		if (a->x.result == HTTPC_TOO_LARGE)
 			error_set(err, 0, "InvalidResponse", "%s response over %d bytes", op,
 			    DDB_RESPONSE_MAX);
 		else
-			error_set(err, 0, cc == CURLE_OPERATION_TIMEDOUT ? "TimeoutError" : "NetworkError",
-			    "%s", httpc_error(&a->response, cc));
+			error_set(err, 0, a->x.result == HTTPC_TIMEOUT ? "TimeoutError" : "NetworkError",
+			    "%s", a->response.errbuf);
 		/* Bytes of the request on the wire: the store may have applied it. */
-		curl_easy_getinfo(a->easy, CURLINFO_REQUEST_SIZE, &sent);
-		err->outcome_unknown = (sent > 0 || a->response.too_large) && is_single_write(op);
+		err->outcome_unknown = (a->x.sent > 0 || a->x.result == HTTPC_TOO_LARGE) &&
+		    is_single_write(op);
 		return -1;
 	}
-	/* Read here too: the parallel path performs on the multi handle. */
-	curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &a->response.status);
 	status = a->response.status;
 	if (status == 200 && a->plain) {
 		const char *why;
@@ -544,7 +536,6 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body, bool plain,
     json_object **response, struct ddb_error *err, int attempts_done)
 {
 	struct attempt	 a;
-	CURLcode	 cc;
 	int64_t		 backoff, started = mono_ms();
 	int		 n;
 
@@ -558,10 +549,7 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body, bool plain,
 			    LOG_I("backoff_ms", backoff));
 			sleep_ms(backoff);
 		}
-		memset(&a, 0, sizeof a);
-		a.easy = ddb->easy;
-		a.plain = plain;
-		httpc_response_init(&a.response, DDB_RESPONSE_MAX);
+		attempt_init(ddb, &a, 0, plain);
 		err->attempts = n;
 		if (attempt_prepare(ddb, &a, op, body, err) == -1) {
 			attempt_cleanup(&a);
@@ -569,8 +557,8 @@ call_with_retries(struct ddb *ddb, const char *op, const char *body, bool plain,
 				break;
 			continue;
 		}
-		cc = httpc_perform(a.easy, &a.response);
-		if (attempt_finish(ddb, &a, op, cc, response, err) == 0) {
+		(void)httpc_exchange_run(&a.x, 1);
+		if (attempt_finish(ddb, &a, op, response, err) == 0) {
 			attempt_cleanup(&a);
 			log_debug("ddb call", LOG_S("op", op), LOG_I("attempts", n),
 			    LOG_I("ms", mono_ms() - started));
@@ -651,69 +639,30 @@ is_single_write(const char *op)
 	    strcmp(op, "DeleteItem") == 0;
 }
 
-/* The pool handle i, created on first use. */
-static CURL *
-pool_handle(struct ddb *ddb, size_t i)
-{
-	if (ddb->pool[i] == NULL) {
-		if ((ddb->pool[i] = httpc_easy_new()) == NULL) {
-			log_error("out of memory in curl_easy_init");
-			abort();
-		}
-		easy_setup(ddb, ddb->pool[i]);
-	}
-	return ddb->pool[i];
-}
-
-/* Runs up to DDB_PARALLEL_MAX first attempts at once on the multi handle. */
+/* Runs up to DDB_PARALLEL_MAX first attempts at once, one per connection. */
 static void
 parallel_chunk(struct ddb *ddb, struct ddb_op *ops, size_t n, char **bodies)
 {
-	struct attempt	 a[DDB_PARALLEL_MAX];
-	bool		 sent[DDB_PARALLEL_MAX];
-	CURLcode	 result[DDB_PARALLEL_MAX];
-	CURLMsg		*msg;
-	char		*priv;
-	int		 running = 0, left;
-	size_t		 i, index;
+	struct attempt		 a[DDB_PARALLEL_MAX];
+	struct httpc_exchange	 x[DDB_PARALLEL_MAX];
+	size_t			 index[DDB_PARALLEL_MAX], i, k = 0;
 
 	for (i = 0; i < n; i++) {
-		memset(&a[i], 0, sizeof a[i]);
-		a[i].easy = pool_handle(ddb, i);
-		a[i].plain = ops[i].plain;
-		httpc_response_init(&a[i].response, DDB_RESPONSE_MAX);
-		result[i] = CURLE_FAILED_INIT;
+		attempt_init(ddb, &a[i], i, ops[i].plain);
 		ops[i].err.attempts = 1;
-		sent[i] = attempt_prepare(ddb, &a[i], ops[i].op, bodies[i], &ops[i].err) == 0;
-		if (!sent[i])
-			continue;
-		curl_easy_setopt(a[i].easy, CURLOPT_PRIVATE, (void *)(uintptr_t)i);
-		curl_multi_add_handle(ddb->multi, a[i].easy);
-	}
-	do {
-		if (curl_multi_perform(ddb->multi, &running) != CURLM_OK)
-			break;
-		while ((msg = curl_multi_info_read(ddb->multi, &left)) != NULL) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			priv = NULL;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-			index = (size_t)(uintptr_t)priv;
-			if (index < n)
-				result[index] = msg->data.result;
-		}
-		if (running > 0)
-			curl_multi_poll(ddb->multi, NULL, 0, DDB_POLL_MS, NULL);
-	} while (running > 0);
-	for (i = 0; i < n; i++) {
-		if (!sent[i]) {
-			attempt_cleanup(&a[i]);
+		if (attempt_prepare(ddb, &a[i], ops[i].op, bodies[i], &ops[i].err) == 0) {
+			index[k] = i;
+			x[k++] = a[i].x;
+		} else
 			ops[i].rc = -1;
-			continue;
-		}
-		curl_multi_remove_handle(ddb->multi, a[i].easy);
-		ops[i].rc = attempt_finish(ddb, &a[i], ops[i].op, result[i], &ops[i].response,
-		    &ops[i].err);
+	}
+	(void)httpc_exchange_run(x, k);
+	for (i = 0; i < k; i++)
+		a[index[i]].x = x[i];
+	for (i = 0; i < n; i++) {
+		if (a[i].x.request != NULL)
+			ops[i].rc = attempt_finish(ddb, &a[i], ops[i].op, &ops[i].response,
+			    &ops[i].err);
 		attempt_cleanup(&a[i]);
 	}
 }
@@ -729,10 +678,6 @@ ddb_call_parallel(struct ddb *ddb, struct ddb_op *ops, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (ddb->multi == NULL && (ddb->multi = curl_multi_init()) == NULL) {
-		log_error("out of memory in curl_multi_init");
-		abort();
-	}
 	bodies = xcalloc(n, sizeof *bodies);
 	for (i = 0; i < n; i++) {
 		memset(&ops[i].err, 0, sizeof ops[i].err);

@@ -1,5 +1,10 @@
 /* httpc.c - the one outbound HTTP client. */
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "httpc.h"
@@ -162,4 +167,482 @@ httpc_error(const struct httpc_response *res, CURLcode cc)
 	if (res->too_large)
 		return "the answer is larger than the limit";
 	return res->errbuf[0] != '\0' ? res->errbuf : curl_easy_strerror(cc);
+}
+
+/* --- Kept connections with HTTP/1.1 framed here -------------------------- */
+
+#define HTTPC_HEAD_MAX		(64 * 1024)	/* an answer's status line and headers */
+#define HTTPC_READ_CHUNK	16384
+#define HTTPC_IN_KEEP		(1024 * 1024)	/* a larger read buffer is freed after use */
+
+enum { PHASE_SEND, PHASE_RECV, PHASE_DONE };
+
+enum step { STEP_MORE, STEP_DONE, STEP_FAIL };
+
+void
+httpc_conn_close(struct httpc_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	if (conn->easy != NULL)
+		curl_easy_cleanup(conn->easy);
+	conn->easy = NULL;
+	conn->fd = CURL_SOCKET_BAD;
+	buf_free(&conn->in);
+}
+
+/* Ends x with result r and the message in its errbuf; the connection is
+ * closed (its state is unknown). Returns STEP_FAIL. */
+static enum step __attribute__((format(printf, 3, 4)))
+exchange_fail(struct httpc_exchange *x, enum httpc_result r, const char *fmt, ...)
+{
+	va_list ap;
+
+	x->result = r;
+	x->phase = PHASE_DONE;
+	if (r == HTTPC_TOO_LARGE)
+		x->res->too_large = true;
+	va_start(ap, fmt);
+	vsnprintf(x->res->errbuf, sizeof x->res->errbuf, fmt, ap);
+	va_end(ap);
+	httpc_conn_close(x->conn);
+	return STEP_FAIL;
+}
+
+/* Connects x's connection (blocking, within the connect time-out and end_ms). */
+static int
+exchange_connect(struct httpc_exchange *x)
+{
+	struct httpc_conn *c = x->conn;
+	struct httpc_options opt = *x->opt;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+	CURLcode cc;
+
+	httpc_conn_close(c);
+	opt.deadline_ms = x->end_ms;
+	opt.total_timeout_ms = 0;
+	if ((c->easy = httpc_easy_new()) == NULL) {
+		exchange_fail(x, HTTPC_NETWORK, "out of memory in curl_easy_init");
+		return -1;
+	}
+	curl_easy_setopt(c->easy, CURLOPT_URL, x->url);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
+	if (x->share != NULL)
+		curl_easy_setopt(c->easy, CURLOPT_SHARE, x->share);
+	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, x->res->errbuf);
+	if (httpc_setup(c->easy, &opt) == -1) {
+		exchange_fail(x, HTTPC_TIMEOUT, "the time ran out before connecting");
+		return -1;
+	}
+	cc = curl_easy_perform(c->easy);
+	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL);
+	if (cc == CURLE_OK && (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
+	    fd == CURL_SOCKET_BAD))
+		cc = CURLE_COULDNT_CONNECT;
+	if (cc != CURLE_OK) {
+		char why[CURL_ERROR_SIZE];
+
+		snprintf(why, sizeof why, "%s", x->res->errbuf[0] != '\0' ? x->res->errbuf :
+		    curl_easy_strerror(cc));
+		exchange_fail(x, cc == CURLE_OPERATION_TIMEDOUT ? HTTPC_TIMEOUT : HTTPC_NETWORK,
+		    "%s", why);
+		return -1;
+	}
+	c->fd = fd;
+	return 0;
+}
+
+/* True when a kept connection can carry another exchange: connected, not
+ * idle past max_idle_s, and nothing to read (a closed or confused peer). */
+static bool
+conn_reusable(const struct httpc_conn *c, long max_idle_s)
+{
+	struct pollfd p;
+
+	if (c->easy == NULL || c->in.len != 0)
+		return false;
+	if (max_idle_s > 0 && mono_ms() - c->idle_since_ms > max_idle_s * 1000)
+		return false;
+	p = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 0;
+}
+
+/* strncasecmp for ASCII, whatever the locale. */
+static int
+ascii_ncasecmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return ca - cb;
+	}
+	return 0;
+}
+
+/* Case-insensitive: does the header line [name, end) have this name? */
+static const char *
+header_value(const char *line, const char *end, const char *name)
+{
+	size_t n = strlen(name);
+
+	if ((size_t)(end - line) <= n || line[n] != ':' || ascii_ncasecmp(line, name, n) != 0)
+		return NULL;
+	line += n + 1;
+	while (line < end && (*line == ' ' || *line == '\t'))
+		line++;
+	return line;
+}
+
+/* Does the value [v, end) hold token (case-insensitive, comma list)? */
+static bool
+value_has_token(const char *v, const char *end, const char *token)
+{
+	size_t n = strlen(token);
+
+	while (v < end) {
+		const char *t;
+
+		while (v < end && (*v == ' ' || *v == '\t' || *v == ','))
+			v++;
+		t = v;
+		while (v < end && *v != ',')
+			v++;
+		while (v > t && (v[-1] == ' ' || v[-1] == '\t'))
+			v--;
+		if ((size_t)(v - t) == n && ascii_ncasecmp(t, token, n) == 0)
+			return true;
+		while (v < end && *v != ',')
+			v++;
+	}
+	return false;
+}
+
+/* Reads the head [start, start+len) (without its blank line): status line
+ * and the headers that frame the body. */
+static enum step
+head_parse(struct httpc_exchange *x, const char *start, size_t len)
+{
+	const char *p = start, *end = start + len, *eol, *v;
+	int minor, status;
+
+	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
+	    p[8] != ' ' || p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' ||
+	    p[11] < '0' || p[11] > '9' || (len > 12 && p[12] != ' ' && p[12] != '\r'))
+		return exchange_fail(x, HTTPC_NETWORK, "malformed answer status line");
+	minor = p[7] - '0';
+	status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	x->res->status = status;
+	x->content_length = -1;
+	x->chunked = false;
+	x->close = minor == 0;
+	for (p = memchr(p, '\n', len) + 1; p < end; p = eol + 1) {
+		const char *line_end;
+
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		line_end = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		if ((v = header_value(p, line_end, "content-length")) != NULL) {
+			int64_t n = 0;
+
+			if (v == line_end)
+				return exchange_fail(x, HTTPC_NETWORK, "malformed Content-Length");
+			for (; v < line_end && *v >= '0' && *v <= '9'; v++) {
+				if (n > (INT64_MAX - 9) / 10)
+					return exchange_fail(x, HTTPC_NETWORK, "malformed Content-Length");
+				n = n * 10 + (*v - '0');
+			}
+			while (v < line_end && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v != line_end || (x->content_length >= 0 && x->content_length != n))
+				return exchange_fail(x, HTTPC_NETWORK, "malformed Content-Length");
+			x->content_length = n;
+		} else if ((v = header_value(p, line_end, "transfer-encoding")) != NULL) {
+			if (!value_has_token(v, line_end, "chunked"))
+				return exchange_fail(x, HTTPC_NETWORK, "unsupported Transfer-Encoding");
+			x->chunked = true;
+		} else if ((v = header_value(p, line_end, "connection")) != NULL) {
+			if (value_has_token(v, line_end, "close"))
+				x->close = true;
+		}
+	}
+	if (x->chunked)
+		x->content_length = -1;	/* RFC 9112 6.3: chunked wins */
+	if (status == 204 || status == 304)
+		x->content_length = 0;
+	return STEP_MORE;
+}
+
+/* Appends n body bytes to the answer, within its cap. */
+static enum step
+body_add(struct httpc_exchange *x, const char *data, size_t n)
+{
+	struct httpc_response *res = x->res;
+
+	if (n > res->max_bytes - res->body.len)
+		return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+	buf_append(&res->body, data, n);
+	return STEP_MORE;
+}
+
+/* Decodes the chunks read so far (from x->pos). */
+static enum step
+chunks_parse(struct httpc_exchange *x)
+{
+	struct buf *in = &x->conn->in;
+
+	for (;;) {
+		const char *p = in->data + x->pos, *end = in->data + in->len, *eol;
+		uint64_t size = 0;
+		const char *q;
+
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return (size_t)(end - p) > HTTPC_HEAD_MAX ?
+			    exchange_fail(x, HTTPC_NETWORK, "malformed chunk size") : STEP_MORE;
+		for (q = p; q < eol && isxdigit((unsigned char)*q); q++) {
+			if (size > (UINT64_MAX >> 4))
+				return exchange_fail(x, HTTPC_NETWORK, "malformed chunk size");
+			size = size * 16 + (uint64_t)(*q <= '9' ? *q - '0' : (*q | 0x20) - 'a' + 10);
+		}
+		if (q == p || (q < eol && *q != ';' && *q != '\r' && *q != ' ' && *q != '\t'))
+			return exchange_fail(x, HTTPC_NETWORK, "malformed chunk size");
+		if (size == 0) {
+			/* The trailer section ends with an empty line. */
+			const char *t = eol + 1;
+
+			for (;;) {
+				const char *nl = memchr(t, '\n', (size_t)(end - t));
+
+				if (nl == NULL)
+					return STEP_MORE;
+				if (nl == t || (nl == t + 1 && *t == '\r')) {
+					x->pos = (size_t)(nl + 1 - in->data);
+					return STEP_DONE;
+				}
+				t = nl + 1;
+			}
+		}
+		if (size > x->res->max_bytes)
+			return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+		if ((uint64_t)(end - (eol + 1)) < size + 2)
+			return STEP_MORE;
+		if (memcmp(eol + 1 + size, "\r\n", 2) != 0)
+			return exchange_fail(x, HTTPC_NETWORK, "malformed chunk");
+		if (body_add(x, eol + 1, (size_t)size) != STEP_MORE)
+			return STEP_FAIL;
+		x->pos = (size_t)(eol + 1 + size + 2 - in->data);
+	}
+}
+
+/* Parses what conn->in holds; eof: the peer closed after it. */
+static enum step
+answer_parse(struct httpc_exchange *x, bool eof)
+{
+	struct buf *in = &x->conn->in;
+
+	while (x->head_len == 0) {
+		const char *blank = in->len >= 4 ? memmem(in->data, in->len, "\r\n\r\n", 4) : NULL;
+
+		if (blank == NULL) {
+			if (in->len > HTTPC_HEAD_MAX)
+				return exchange_fail(x, HTTPC_NETWORK, "answer head over %d bytes",
+				    HTTPC_HEAD_MAX);
+			if (eof)
+				return exchange_fail(x, HTTPC_NETWORK, in->len == 0 ?
+				    "the connection closed before an answer" :
+				    "the connection closed inside the answer head");
+			return STEP_MORE;
+		}
+		if (head_parse(x, in->data, (size_t)(blank + 2 - in->data)) == STEP_FAIL)
+			return STEP_FAIL;
+		x->head_len = (size_t)(blank + 4 - in->data);
+		if (x->res->status >= 100 && x->res->status < 200) {
+			/* An interim answer (100 Continue, 103): the final one follows. */
+			memmove(in->data, in->data + x->head_len, in->len - x->head_len);
+			in->len -= x->head_len;
+			x->head_len = 0;
+			continue;
+		}
+		x->pos = x->head_len;
+		if (x->content_length > (int64_t)x->res->max_bytes)
+			return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+	}
+	if (x->chunked) {
+		enum step s = chunks_parse(x);
+
+		if (s == STEP_MORE && eof)
+			return exchange_fail(x, HTTPC_NETWORK, "the connection closed inside the answer");
+		return s;
+	}
+	if (x->content_length >= 0) {
+		if (in->len - x->head_len < (uint64_t)x->content_length)
+			return eof ? exchange_fail(x, HTTPC_NETWORK,
+			    "the connection closed inside the answer") : STEP_MORE;
+		if (body_add(x, in->data + x->head_len, (size_t)x->content_length) != STEP_MORE)
+			return STEP_FAIL;
+		x->pos = x->head_len + (size_t)x->content_length;
+		return STEP_DONE;
+	}
+	/* No length: the body runs to the end of the connection. */
+	if (in->len - x->head_len > x->res->max_bytes)
+		return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+	if (!eof)
+		return STEP_MORE;
+	x->close = true;
+	x->pos = in->len;
+	return body_add(x, in->data + x->head_len, in->len - x->head_len) == STEP_MORE ?
+	    STEP_DONE : STEP_FAIL;
+}
+
+/* A complete answer: the connection is kept for the next exchange unless the
+ * answer said otherwise or bytes follow it (nothing was asked for them). */
+static void
+exchange_done(struct httpc_exchange *x)
+{
+	struct httpc_conn *c = x->conn;
+
+	x->result = HTTPC_OK;
+	x->phase = PHASE_DONE;
+	if (x->close || x->pos != c->in.len) {
+		httpc_conn_close(c);
+		return;
+	}
+	c->in.len = 0;
+	if (c->in.cap > HTTPC_IN_KEEP)
+		buf_free(&c->in);
+	c->idle_since_ms = mono_ms();
+}
+
+/* Writes what the socket takes of the request. */
+static void
+exchange_send(struct httpc_exchange *x)
+{
+	size_t n = 0;
+	CURLcode cc;
+
+	while (x->sent < x->request_len) {
+		cc = curl_easy_send(x->conn->easy, x->request + x->sent, x->request_len - x->sent, &n);
+		if (cc == CURLE_AGAIN)
+			return;
+		if (cc != CURLE_OK) {
+			exchange_fail(x, HTTPC_NETWORK, "sending the request: %s", curl_easy_strerror(cc));
+			return;
+		}
+		x->sent += n;
+	}
+	x->phase = PHASE_RECV;
+}
+
+/* Reads what has arrived (until the socket has no more or the answer is whole). */
+static void
+exchange_recv(struct httpc_exchange *x)
+{
+	struct buf *in = &x->conn->in;
+	enum step s;
+	size_t n;
+	CURLcode cc;
+
+	for (;;) {
+		buf_reserve(in, HTTPC_READ_CHUNK);
+		n = 0;
+		cc = curl_easy_recv(x->conn->easy, in->data + in->len, in->cap - in->len - 1, &n);
+		if (cc == CURLE_AGAIN)
+			return;
+		if (cc != CURLE_OK) {
+			exchange_fail(x, HTTPC_NETWORK, "reading the answer: %s", curl_easy_strerror(cc));
+			return;
+		}
+		in->len += n;
+		in->data[in->len] = '\0';
+		s = answer_parse(x, n == 0);
+		if (s == STEP_DONE)
+			exchange_done(x);
+		if (s != STEP_MORE)
+			return;
+	}
+}
+
+/* Gets every exchange a usable connection; a failure ends that exchange. */
+static void
+exchanges_connect(struct httpc_exchange *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct httpc_conn *c = x[i].conn;
+
+		x[i].result = HTTPC_OK;
+		x[i].sent = 0;
+		x[i].phase = PHASE_SEND;
+		x[i].head_len = 0;
+		x[i].pos = 0;
+		x[i].res->status = 0;
+		x[i].res->too_large = false;
+		x[i].res->errbuf[0] = '\0';
+		buf_reset(&x[i].res->body);
+		if (now_ms() >= x[i].end_ms) {
+			exchange_fail(&x[i], HTTPC_TIMEOUT, "the time ran out before sending");
+			continue;
+		}
+		if (!conn_reusable(c, x[i].opt->max_idle_s) && exchange_connect(&x[i]) == -1)
+			continue;
+		c->in.len = 0;
+	}
+}
+
+int
+httpc_exchange_run(struct httpc_exchange *x, size_t n)
+{
+	struct pollfd p[16];
+	size_t i, k, map[16];
+	int rc = 0;
+
+	if (n > ARRAY_LEN(p))
+		abort();
+	exchanges_connect(x, n);
+	for (i = 0; i < n; i++) {
+		if (x[i].phase == PHASE_SEND)
+			exchange_send(&x[i]);
+	}
+	for (;;) {
+		int64_t now = now_ms(), wait = -1;
+
+		for (i = k = 0; i < n; i++) {
+			if (x[i].phase == PHASE_DONE)
+				continue;
+			if (now >= x[i].end_ms) {
+				exchange_fail(&x[i], HTTPC_TIMEOUT, x[i].phase == PHASE_SEND ?
+				    "the time ran out while sending the request" :
+				    "the time ran out before the answer was complete");
+				continue;
+			}
+			if (wait == -1 || x[i].end_ms - now < wait)
+				wait = x[i].end_ms - now;
+			p[k] = (struct pollfd){ .fd = x[i].conn->fd,
+			    .events = x[i].phase == PHASE_SEND ? POLLOUT : POLLIN };
+			map[k++] = i;
+		}
+		if (k == 0)
+			break;
+		if (poll(p, (nfds_t)k, wait > INT32_MAX ? INT32_MAX : (int)wait) == -1 && errno != EINTR) {
+			for (i = 0; i < k; i++)
+				exchange_fail(&x[map[i]], HTTPC_NETWORK, "poll: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < k; i++) {
+			if (p[i].revents == 0)
+				continue;
+			if (x[map[i]].phase == PHASE_SEND)
+				exchange_send(&x[map[i]]);
+			else
+				exchange_recv(&x[map[i]]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (x[i].result != HTTPC_OK)
+			rc = -1;
+	}
+	return rc;
 }

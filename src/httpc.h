@@ -70,4 +70,58 @@ CURLcode httpc_perform(CURL *easy, struct httpc_response *res);
 /* The text of a failed transfer (borrowed from res or static). */
 const char *httpc_error(const struct httpc_response *res, CURLcode cc);
 
+/* --- Kept connections with HTTP/1.1 framed here -------------------------
+ * For a hot endpoint called once or more per request (the store): libcurl
+ * only connects (DNS, proxy, TLS; CURLOPT_CONNECT_ONLY) and then carries the
+ * bytes; the request is written and the answer read and framed here, so an
+ * exchange costs one send, one poll and one receive. */
+
+/* A kept connection to one origin, used by one thread at a time. */
+struct httpc_conn {
+	CURL		*easy;		/* NULL: not connected */
+	curl_socket_t	 fd;
+	int64_t		 idle_since_ms;	/* mono_ms() when the last answer ended */
+	struct buf	 in;		/* answer bytes read */
+};
+
+enum httpc_result {
+	HTTPC_OK,
+	HTTPC_TIMEOUT,		/* end_ms passed (connecting, sending or reading) */
+	HTTPC_NETWORK,		/* cannot connect, reset, closed early, malformed answer */
+	HTTPC_TOO_LARGE,	/* the body is over the response's max_bytes */
+};
+
+/* One request and its answer. The caller fills the first block; the
+ * exchange fills result, sent and *res (status, body, errbuf). */
+struct httpc_exchange {
+	struct httpc_conn		*conn;
+	const char			*url;		/* the origin conn connects to */
+	CURLSH				*share;		/* NULL or a DNS/TLS-session share */
+	const struct httpc_options	*opt;		/* the connection policy */
+	const char			*request;	/* head and body, as sent */
+	size_t				 request_len;
+	int64_t				 end_ms;	/* wall clock (now_ms) */
+	struct httpc_response		*res;
+
+	enum httpc_result		 result;
+	size_t				 sent;		/* request bytes written */
+
+	/* The exchange's own state. */
+	int				 phase;
+	size_t				 head_len;	/* 0 until the answer's head is read */
+	int64_t				 content_length;	/* -1: none */
+	size_t				 pos;		/* next unread byte of conn->in */
+	bool				 chunked;
+	bool				 close;		/* no reuse after this answer */
+};
+
+/* Runs n exchanges at once (each on its own connection): connects those
+ * whose connection is closed, stale (readable while idle) or idle longer
+ * than opt->max_idle_s, sends every request, and reads every answer until
+ * each is complete, failed or past its end_ms. 0 when all are HTTPC_OK,
+ * -1 otherwise (see each result and res->errbuf). */
+int httpc_exchange_run(struct httpc_exchange *x, size_t n);
+/* Closes conn (NULL-safe); it connects again on its next exchange. */
+void httpc_conn_close(struct httpc_conn *conn);
+
 #endif

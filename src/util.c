@@ -217,7 +217,7 @@ xasprintf(const char *fmt, ...)
 }
 
 /* Makes room for extra more bytes plus a NUL. */
-static void
+void
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;

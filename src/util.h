@@ -31,6 +31,8 @@ struct buf {
 	size_t	 cap;
 };
 #define BUF_INIT { NULL, 0, 0 }
+/* Makes room for extra more bytes and a terminating NUL (len unchanged). */
+void buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
