@@ -31,6 +31,7 @@
 #include "httpc.h"
 #include "json_check.h"
 #include "log.h"
+#include "sigv4.h"
 #include "util.h"
 
 /* One usable verification key from the JWKS. */
@@ -958,7 +959,7 @@ auth_verify_by(struct auth *auth, const char *authorization, int64_t deadline_ms
 		*why = "empty bearer token";
 		return AUTH_INVALID;
 	}
-	SHA256((const unsigned char *)token, len, digest);
+	sigv4_sha256(token, len, digest);
 	if (auth_verified_seen(auth, digest, claims, &times)) {
 		if ((r = auth_times_ok(auth, &times, why)) != AUTH_OK)
 			auth_claims_free(claims);

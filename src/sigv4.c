@@ -82,6 +82,13 @@ sha256_two(const void *a, size_t alen, const void *b, size_t blen,
 		abort();	/* SHA-256 cannot fail short of a broken libcrypto */
 }
 
+/* SHA-256 of data into out (32 bytes). */
+void
+sigv4_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	sha256_two(data, len, NULL, 0, out);
+}
+
 /* Lower-case hex SHA-256 of data into out (65 bytes). */
 void
 sigv4_sha256_hex(const void *data, size_t len, char out[65])

@@ -57,6 +57,10 @@ int sigv4_signing_key(const char *secret, const char *date8, const char *region,
 unsigned long sigv4_key_derivations(void);
 /* Lower-case hex SHA-256 of data into out (65 bytes). */
 void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
+/* SHA-256 of data into out (32 bytes), with the algorithm fetched once and a
+ * digest context per thread (OpenSSL 3's one-shot SHA256() fetches it on
+ * every call). */
+void sigv4_sha256(const void *data, size_t len, unsigned char out[32]);
 /* Formats t as YYYYMMDDTHHMMSSZ into out (17 bytes). */
 void sigv4_amz_date(time_t t, char out[17]);
 
