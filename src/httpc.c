@@ -227,6 +227,9 @@ exchange_connect(struct httpc_exchange *x)
 	}
 	curl_easy_setopt(c->easy, CURLOPT_URL, x->url);
 	curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
+	/* Through an HTTP proxy (http_proxy, https_proxy): a CONNECT tunnel, so
+	 * the exchanges framed here reach the origin itself. */
+	curl_easy_setopt(c->easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
 	if (x->share != NULL)
 		curl_easy_setopt(c->easy, CURLOPT_SHARE, x->share);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, x->res->errbuf);
