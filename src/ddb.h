@@ -26,7 +26,7 @@ struct config;
 #define DDB_BATCH_GET_MAX	100
 #define DDB_BATCH_WRITE_MAX	25
 #define DDB_BATCH_ROUNDS_MAX	8	/* submissions of one batch before unprocessed entries are an error */
-#define DDB_PARALLEL_MAX	8	/* easy handles kept for ddb_call_parallel */
+#define DDB_PARALLEL_MAX	8	/* connections kept for ddb_call_parallel */
 #define DDB_RESPONSE_MAX	(64 * 1024 * 1024)
 #define DDB_WAIT_POLL_MS	100
 
@@ -107,8 +107,8 @@ int ddb_call_plain(struct ddb *ddb, const char *op, json_object *request,
  * true). */
 json_object *ddb_answer_parse(const char *text, size_t len, const char **why, bool *unmarshal);
 
-/* Several independent calls at once (curl multi, DDB_PARALLEL_MAX at a time,
- * on pooled easy handles sharing the connection cache); each gets its own
+/* Several independent calls at once (DDB_PARALLEL_MAX at a time, each on its
+ * own kept connection, one poll for all of them); each gets its own
  * result. Retryable failures are then retried one by one with backoff, up to
  * DDB_MAX_ATTEMPTS attempts in all. Returns 0 when all succeeded, -1 when any
  * failed (see each rc and err); every non-NULL response is the caller's. */
