@@ -1,7 +1,9 @@
-/* runtime.c - the Lambda Runtime API client over one reused curl handle. */
+/* runtime.c - the Lambda Runtime API client: HTTP/1.1 exchanges on one kept
+ * connection (httpc), a long poll for /next and a POST per answer. */
 #include <ctype.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,23 +22,28 @@
 #define MAX_REPLY_BYTES		4096	/* what we keep of an answer to a POST */
 
 struct runtime {
-	CURL		*curl;
-	char		*base;		/* http://host:port/2018-06-01/runtime */
-	unsigned	 requests;
+	struct httpc_conn	 conn;
+	struct httpc_options	 opt;
+	char			*origin;	/* http://host:port/ */
+	char			*host;		/* host:port, the Host header */
+	unsigned		 requests;
 };
 
-/* Creates the client; the handle keeps its connection across calls. */
+/* Creates the client; it keeps its connection across calls. */
 struct runtime *
 runtime_new(const char *api)
 {
 	struct runtime *rt = xcalloc(1, sizeof *rt);
 
-	rt->curl = httpc_easy_new();
-	if (rt->curl == NULL) {
-		free(rt);
-		return NULL;
-	}
-	rt->base = xasprintf("http://%s/%s/runtime", api, RUNTIME_API_VERSION);
+	rt->conn.fd = CURL_SOCKET_BAD;
+	rt->opt = (struct httpc_options){
+		.protocols = "http",
+		.connect_timeout_ms = RUNTIME_CONNECT_TIMEOUT_MS,
+		.no_proxy = true,
+		.tcp_nodelay = true,
+	};
+	rt->origin = xasprintf("http://%s/", api);
+	rt->host = xstrdup(api);
 	return rt;
 }
 
@@ -46,8 +53,9 @@ runtime_free(struct runtime *rt)
 {
 	if (rt == NULL)
 		return;
-	curl_easy_cleanup(rt->curl);
-	free(rt->base);
+	httpc_conn_close(&rt->conn);
+	free(rt->origin);
+	free(rt->host);
 	free(rt);
 }
 
@@ -91,7 +99,7 @@ id_ok(const char *id)
 	return true;
 }
 
-/* A header line "Name: value\r\n" split into a trimmed value when the name matches. */
+/* A header line "Name: value" split into a trimmed value when the name matches. */
 static char *
 header_value(const char *line, size_t n, const char *name)
 {
@@ -109,16 +117,14 @@ header_value(const char *line, size_t n, const char *name)
 	return xstrndup(v, (size_t)(end - v));
 }
 
-/* Picks the invocation's headers out of the /next answer. */
-static size_t
-next_header_cb(char *line, size_t size, size_t nmemb, void *arg)
+/* Picks the invocation's headers out of one header line of the /next answer. */
+static void
+next_header(struct runtime_invocation *inv, const char *line, size_t n)
 {
-	struct runtime_invocation *inv = arg;
-	size_t n = size * nmemb;
 	char *v;
 
 	if (n > RUNTIME_MAX_HEADER_BYTES)
-		return n;
+		return;
 	if ((v = header_value(line, n, "Lambda-Runtime-Aws-Request-Id")) != NULL) {
 		snprintf(inv->request_id, sizeof inv->request_id, "%s", v);
 		free(v);
@@ -134,51 +140,67 @@ next_header_cb(char *line, size_t size, size_t nmemb, void *arg)
 		free(inv->function_arn);
 		inv->function_arn = v;
 	}
-	return n;
 }
 
-/* Options every call shares (httpc); the reset keeps the connection cache.
- * total_ms 0: no total time-out (the long poll). */
-static void
-prepare(struct runtime *rt, const char *url, int64_t total_ms)
+/* Sends one request (the head lines of extra, then body) and reads the
+ * answer into res; total_ms 0: no time limit (the long poll). */
+static enum httpc_result
+exchange(struct runtime *rt, const char *method, const char *path, const char *extra,
+    const char *body, size_t len, int64_t total_ms, struct httpc_response *res)
 {
-	const struct httpc_options opt = {
-		.protocols = "http",
-		.connect_timeout_ms = RUNTIME_CONNECT_TIMEOUT_MS,
-		.total_timeout_ms = total_ms,
-		.no_proxy = true,
-		.tcp_nodelay = true,
-	};
+	struct buf req = BUF_INIT;
+	struct httpc_exchange x = { .conn = &rt->conn, .url = rt->origin, .opt = &rt->opt,
+	    .end_ms = total_ms > 0 ? now_ms() + total_ms : 0, .res = res };
+	char length[24];
 
-	curl_easy_reset(rt->curl);
-	curl_easy_setopt(rt->curl, CURLOPT_URL, url);
-	(void)httpc_setup(rt->curl, &opt);	/* no deadline: cannot fail */
+	buf_reserve(&req, 512 + len);
+	buf_puts(&req, method);
+	buf_puts(&req, " /" RUNTIME_API_VERSION "/runtime");
+	buf_puts(&req, path);
+	buf_puts(&req, " HTTP/1.1\r\nHost: ");
+	buf_puts(&req, rt->host);
+	buf_puts(&req, "\r\nUser-Agent: " HTTPC_USER_AGENT "\r\n");
+	buf_puts(&req, extra);
+	if (body != NULL) {
+		snprintf(length, sizeof length, "%zu", len);
+		buf_puts(&req, "Content-Length: ");
+		buf_puts(&req, length);
+		buf_puts(&req, "\r\n");
+	}
+	buf_puts(&req, "\r\n");
+	if (body != NULL)
+		buf_append(&req, body, len);
+	x.request = req.data;
+	x.request_len = req.len;
+	(void)httpc_exchange_run(&x, 1);
+	rt->requests++;
+	buf_free(&req);
+	return x.result;
 }
 
 /* Waits for and reads the next invocation. */
 int
 runtime_next(struct runtime *rt, struct runtime_invocation *inv, char **cause)
 {
-	char *url = xasprintf("%s/invocation/next", rt->base);
 	struct httpc_response res;
-	CURLcode code;
+	enum httpc_result r;
 	int rc;
 
 	*cause = NULL;
-	/* Long poll: no total timeout, the API answers when an event arrives. */
-	prepare(rt, url, 0);
-	curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
-	/* The event up to RUNTIME_MAX_EVENT_BYTES; more aborts the transfer. */
+	/* The event up to RUNTIME_MAX_EVENT_BYTES; more fails the exchange (its
+	 * head is still read). Long poll: the API answers when an event arrives. */
 	httpc_response_init(&res, RUNTIME_MAX_EVENT_BYTES);
-	httpc_attach(rt->curl, &res);
-	curl_easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, next_header_cb);
-	curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, inv);
-	code = httpc_perform(rt->curl, &res);
-	rt->requests++;
-	free(url);
+	res.keep_head = true;
+	r = exchange(rt, "GET", "/invocation/next", "", NULL, 0, 0, &res);
+	for (const char *p = res.head.data, *end = p + res.head.len, *eol; p != NULL && p < end;
+	    p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		next_header(inv, p, (size_t)(eol - p));
+	}
 	inv->event_too_large = res.too_large;
-	if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && res.too_large))
-		rc = cause_set(cause, "GET /invocation/next: %s", httpc_error(&res, code));
+	if (r != HTTPC_OK && r != HTTPC_TOO_LARGE)
+		rc = cause_set(cause, "GET /invocation/next: %s", res.errbuf);
 	else if (res.status != 200)
 		rc = cause_set(cause, "GET /invocation/next answered HTTP %ld", res.status);
 	else if (!id_ok(inv->request_id))
@@ -197,45 +219,33 @@ runtime_next(struct runtime *rt, struct runtime_invocation *inv, char **cause)
 	return rc;
 }
 
-/* POSTs body to base + path; 0 when the API answers 2xx. */
+/* POSTs body to the API's path; 0 when the API answers 2xx. */
 static int
 post(struct runtime *rt, const char *path, const char *body, size_t len,
     const char *error_type, char **cause)
 {
-	char *url = xasprintf("%s%s", rt->base, path);
-	struct curl_slist *headers = NULL;
 	struct httpc_response reply;
-	char *line;
-	CURLcode code;
+	char *extra;
+	enum httpc_result r;
 	int rc = 0;
 
 	*cause = NULL;
-	prepare(rt, url, RUNTIME_POST_TIMEOUT_MS);
-	headers = curl_slist_append(headers, "Content-Type: application/json");
-	headers = curl_slist_append(headers, "Expect:");
-	if (error_type != NULL) {
-		line = xasprintf("%s: %s", ERROR_TYPE_HEADER, error_type);
-		headers = curl_slist_append(headers, line);
-		free(line);
-	}
-	curl_easy_setopt(rt->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, headers);
+	if (error_type != NULL && error_type[strcspn(error_type, "\r\n")] != '\0')
+		error_type = "Runtime.Unknown";	/* never a line break into the head */
+	extra = error_type != NULL ?
+	    xconcat("Content-Type: application/json\r\n" ERROR_TYPE_HEADER ": ", error_type, "\r\n",
+	    (char *)NULL) : xstrdup("Content-Type: application/json\r\n");
 	/* Keeps the first MAX_REPLY_BYTES of the answer (for error messages). */
 	httpc_response_init(&reply, MAX_REPLY_BYTES);
 	reply.keep_prefix = true;
-	httpc_attach(rt->curl, &reply);
-	code = httpc_perform(rt->curl, &reply);
-	rt->requests++;
-	if (code != CURLE_OK)
-		rc = cause_set(cause, "POST %s: %s", path, httpc_error(&reply, code));
+	r = exchange(rt, "POST", path, extra, body, len, RUNTIME_POST_TIMEOUT_MS, &reply);
+	if (r != HTTPC_OK)
+		rc = cause_set(cause, "POST %s: %s", path, reply.errbuf);
 	else if (reply.status < 200 || reply.status > 299)
 		rc = cause_set(cause, "POST %s answered HTTP %ld: %.200s", path, reply.status,
 		    reply.body.data ? reply.body.data : "");
-	curl_slist_free_all(headers);
 	httpc_response_reset(&reply);
-	free(url);
+	free(extra);
 	return rc;
 }
 

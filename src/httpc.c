@@ -127,11 +127,12 @@ httpc_response_init(struct httpc_response *res, size_t max_bytes)
 	res->max_bytes = max_bytes;
 }
 
-/* Frees the body. */
+/* Frees the body and the head. */
 void
 httpc_response_reset(struct httpc_response *res)
 {
 	buf_free(&res->body);
+	buf_free(&res->head);
 	res->too_large = false;
 	res->status = 0;
 	res->errbuf[0] = '\0';
@@ -174,6 +175,7 @@ httpc_error(const struct httpc_response *res, CURLcode cc)
 #define HTTPC_HEAD_MAX		(64 * 1024)	/* an answer's status line and headers */
 #define HTTPC_READ_CHUNK	16384
 #define HTTPC_IN_KEEP		(1024 * 1024)	/* a larger read buffer is freed after use */
+#define HTTPC_CONNECT_MAX_MS	30000		/* connecting for an exchange without an end */
 
 enum { PHASE_SEND, PHASE_RECV, PHASE_DONE };
 
@@ -221,6 +223,8 @@ exchange_connect(struct httpc_exchange *x)
 	httpc_conn_close(c);
 	opt.deadline_ms = x->end_ms;
 	opt.total_timeout_ms = 0;
+	if (x->end_ms == 0)
+		opt.total_timeout_ms = HTTPC_CONNECT_MAX_MS;	/* connecting never waits for ever */
 	if ((c->easy = httpc_easy_new()) == NULL) {
 		exchange_fail(x, HTTPC_NETWORK, "out of memory in curl_easy_init");
 		return -1;
@@ -380,16 +384,32 @@ head_parse(struct httpc_exchange *x, const char *start, size_t len)
 	return STEP_MORE;
 }
 
-/* Appends n body bytes to the answer, within its cap. */
+/* Appends n body bytes to the answer, within its cap (with keep_prefix, what
+ * fits: the rest is read and dropped). */
 static enum step
 body_add(struct httpc_exchange *x, const char *data, size_t n)
 {
 	struct httpc_response *res = x->res;
+	size_t room = res->max_bytes - res->body.len;
 
-	if (n > res->max_bytes - res->body.len)
-		return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+	if (n > room) {
+		if (!res->keep_prefix)
+			return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+		res->too_large = true;
+		n = room;
+	}
 	buf_append(&res->body, data, n);
 	return STEP_MORE;
+}
+
+/* An answer too large for the response: fails the exchange, unless the
+ * response keeps a prefix (the body then stops at the cap). */
+static enum step
+too_large(struct httpc_exchange *x)
+{
+	if (x->res->keep_prefix)
+		return STEP_MORE;
+	return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
 }
 
 /* Decodes the chunks read so far (from x->pos). */
@@ -429,8 +449,8 @@ chunks_parse(struct httpc_exchange *x)
 				t = nl + 1;
 			}
 		}
-		if (size > x->res->max_bytes)
-			return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+		if (size > x->res->max_bytes && too_large(x) == STEP_FAIL)
+			return STEP_FAIL;
 		if ((uint64_t)(end - (eol + 1)) < size + 2)
 			return STEP_MORE;
 		if (memcmp(eol + 1 + size, "\r\n", 2) != 0)
@@ -463,6 +483,10 @@ answer_parse(struct httpc_exchange *x, bool eof)
 		if (head_parse(x, in->data, (size_t)(blank + 2 - in->data)) == STEP_FAIL)
 			return STEP_FAIL;
 		x->head_len = (size_t)(blank + 4 - in->data);
+		if (x->res->keep_head) {
+			buf_reset(&x->res->head);
+			buf_append(&x->res->head, in->data, x->head_len - 2);
+		}
 		if (x->res->status >= 100 && x->res->status < 200) {
 			/* An interim answer (100 Continue, 103): the final one follows. */
 			memmove(in->data, in->data + x->head_len, in->len - x->head_len);
@@ -471,8 +495,8 @@ answer_parse(struct httpc_exchange *x, bool eof)
 			continue;
 		}
 		x->pos = x->head_len;
-		if (x->content_length > (int64_t)x->res->max_bytes)
-			return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+		if (x->content_length > (int64_t)x->res->max_bytes && too_large(x) == STEP_FAIL)
+			return STEP_FAIL;
 	}
 	if (x->chunked) {
 		enum step s = chunks_parse(x);
@@ -491,8 +515,8 @@ answer_parse(struct httpc_exchange *x, bool eof)
 		return STEP_DONE;
 	}
 	/* No length: the body runs to the end of the connection. */
-	if (in->len - x->head_len > x->res->max_bytes)
-		return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+	if (in->len - x->head_len > x->res->max_bytes && too_large(x) == STEP_FAIL)
+		return STEP_FAIL;
 	if (!eof)
 		return STEP_MORE;
 	x->close = true;
@@ -585,7 +609,8 @@ exchanges_connect(struct httpc_exchange *x, size_t n)
 		x[i].res->too_large = false;
 		x[i].res->errbuf[0] = '\0';
 		buf_reset(&x[i].res->body);
-		if (now_ms() >= x[i].end_ms) {
+		buf_reset(&x[i].res->head);
+		if (x[i].end_ms != 0 && now_ms() >= x[i].end_ms) {
 			exchange_fail(&x[i], HTTPC_TIMEOUT, "the time ran out before sending");
 			continue;
 		}
@@ -615,13 +640,13 @@ httpc_exchange_run(struct httpc_exchange *x, size_t n)
 		for (i = k = 0; i < n; i++) {
 			if (x[i].phase == PHASE_DONE)
 				continue;
-			if (now >= x[i].end_ms) {
+			if (x[i].end_ms != 0 && now >= x[i].end_ms) {
 				exchange_fail(&x[i], HTTPC_TIMEOUT, x[i].phase == PHASE_SEND ?
 				    "the time ran out while sending the request" :
 				    "the time ran out before the answer was complete");
 				continue;
 			}
-			if (wait == -1 || x[i].end_ms - now < wait)
+			if (x[i].end_ms != 0 && (wait == -1 || x[i].end_ms - now < wait))
 				wait = x[i].end_ms - now;
 			p[k] = (struct pollfd){ .fd = x[i].conn->fd,
 			    .events = x[i].phase == PHASE_SEND ? POLLOUT : POLLIN };

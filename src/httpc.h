@@ -41,8 +41,12 @@ struct httpc_options {
  * (too_large set), or with keep_prefix keeps the first max_bytes and goes on. */
 struct httpc_response {
 	struct buf	 body;			/* owned; httpc_response_reset frees */
+	struct buf	 head;			/* exchanges with keep_head: the answer's
+						 * status line and headers (CRLF after
+						 * each), also when the body was too large */
 	size_t		 max_bytes;
 	bool		 keep_prefix;
+	bool		 keep_head;
 	bool		 too_large;
 	long		 status;		/* 0 before an answer (and for file://) */
 	char		 errbuf[CURL_ERROR_SIZE];
@@ -100,7 +104,7 @@ struct httpc_exchange {
 	const struct httpc_options	*opt;		/* the connection policy */
 	const char			*request;	/* head and body, as sent */
 	size_t				 request_len;
-	int64_t				 end_ms;	/* wall clock (now_ms) */
+	int64_t				 end_ms;	/* wall clock (now_ms); 0: none */
 	struct httpc_response		*res;
 
 	enum httpc_result		 result;

@@ -368,6 +368,57 @@ test_bad_answers(void **state)
 	httpc_conn_close(&conn);
 }
 
+/* keep_prefix: the first max bytes, the exchange succeeds, the connection is
+ * kept; keep_head: the head is there, also when the body is too large. */
+static void
+test_prefix_and_head(void **state)
+{
+	struct httpc_conn conn = { .fd = -1 };
+	struct httpc_response res;
+
+	(void)state;
+	script(3, SAY("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 12\r\n\r\n{\"a\":\"1234\"}"),
+	    SAY("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n"),
+	    SAY("HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r-1\r\nContent-Length: 99\r\n\r\n"));
+	httpc_response_init(&res, 4);
+	res.keep_prefix = true;
+	res.keep_head = true;
+	assert_int_equal(exchange(&conn, &res, NULL, 2000), HTTPC_OK);
+	assert_string_equal(res.body.data, "{\"a\"");
+	assert_true(res.too_large);
+	assert_string_equal(res.head.data, "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 12\r\n");
+	assert_int_equal(exchange(&conn, &res, NULL, 2000), HTTPC_OK);
+	assert_string_equal(res.body.data, "abcd");
+	assert_true(res.too_large);
+	assert_int_equal(atomic_load(&srv.accepts), 1);
+	res.keep_prefix = false;
+	assert_int_equal(exchange(&conn, &res, NULL, 2000), HTTPC_TOO_LARGE);
+	assert_non_null(strstr(res.head.data, "Lambda-Runtime-Aws-Request-Id: r-1\r\n"));
+	httpc_response_reset(&res);
+	httpc_conn_close(&conn);
+}
+
+/* end_ms 0: no time limit (a long poll answered 300 ms later). */
+static void
+test_no_end(void **state)
+{
+	struct httpc_conn conn = { .fd = -1 };
+	struct httpc_response res;
+	struct httpc_exchange x;
+
+	(void)state;
+	script(1, SAY_LATE(OK_12, 300));
+	httpc_response_init(&res, 1024);
+	x = (struct httpc_exchange){ .conn = &conn, .opt = &opt, .request = request,
+	    .request_len = sizeof request - 1, .end_ms = 0, .res = &res };
+	x.url = xasprintf("http://127.0.0.1:%d/", srv.port);
+	assert_int_equal(httpc_exchange_run(&x, 1), 0);
+	assert_string_equal(res.body.data, "{\"a\":\"1234\"}");
+	free((char *)x.url);
+	httpc_response_reset(&res);
+	httpc_conn_close(&conn);
+}
+
 /* Nothing listens: a network error, nothing sent. */
 static void
 test_refused(void **state)
@@ -437,6 +488,8 @@ main(void)
 		cmocka_unit_test(test_bytes_after_answer),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_bad_answers),
+		cmocka_unit_test(test_prefix_and_head),
+		cmocka_unit_test(test_no_end),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_parallel),
 	};
