@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -376,16 +377,30 @@ sleep_ms(int64_t ms)
 		;
 }
 
-/* Random bytes from OpenSSL. */
+/* Random bytes from the kernel's CSPRNG (getrandom(2): no OpenSSL DRBG to
+ * set up on a process's first request), OpenSSL's where it is missing. */
 void
 random_bytes(void *out, size_t len)
 {
-	if (RAND_bytes(out, (int)len) != 1)
-		fatal_abort("RAND_bytes failed", false, 0);
+	unsigned char *p = out;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else if (n == -1 && errno == EINTR)
+			continue;
+		else if (RAND_bytes(p, (int)len) != 1)
+			fatal_abort("RAND_bytes failed", false, 0);
+		else
+			return;
+	}
 }
 
 /* Fast non-cryptographic random bytes (request ids): a per-thread
- * splitmix64 stream seeded once from RAND_bytes. */
+ * splitmix64 stream seeded once from random_bytes. */
 void
 random_bytes_fast(void *out, size_t len)
 {

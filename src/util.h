@@ -51,7 +51,8 @@ int time_parse_rfc3339(const char *s, time_t *out);
 /* Sleeps for ms milliseconds. */
 void sleep_ms(int64_t ms);
 
-/* Cryptographically random bytes (OpenSSL RAND_bytes); aborts on failure. */
+/* Cryptographically random bytes (getrandom(2); OpenSSL RAND_bytes where it
+ * is missing); aborts on failure. */
 void random_bytes(void *out, size_t len);
 /* Fast, non-cryptographic random bytes (for request ids, not for secrets). */
 void random_bytes_fast(void *out, size_t len);
