@@ -593,6 +593,34 @@ exchange_recv(struct httpc_exchange *x)
 	}
 }
 
+enum httpc_result
+httpc_answer_frame(const char *data, size_t len, size_t step, struct httpc_response *res)
+{
+	struct httpc_conn conn = { .fd = CURL_SOCKET_BAD };
+	struct httpc_exchange x = { .conn = &conn, .res = res, .phase = PHASE_RECV };
+	enum step s = STEP_MORE;
+	size_t off = 0;
+
+	res->status = 0;
+	res->too_large = false;
+	res->errbuf[0] = '\0';
+	buf_reset(&res->body);
+	buf_reset(&res->head);
+	if (step == 0)
+		step = 1;
+	while (s == STEP_MORE) {
+		size_t n = len - off < step ? len - off : step;
+
+		buf_append(&conn.in, data + off, n);
+		off += n;
+		s = answer_parse(&x, off == len);
+	}
+	if (s == STEP_DONE)
+		exchange_done(&x);
+	buf_free(&conn.in);
+	return x.result;
+}
+
 /* Gets every exchange a usable connection; a failure ends that exchange. */
 static void
 exchanges_connect(struct httpc_exchange *x, size_t n)

@@ -125,6 +125,11 @@ struct httpc_exchange {
  * each is complete, failed or past its end_ms. 0 when all are HTTPC_OK,
  * -1 otherwise (see each result and res->errbuf). */
 int httpc_exchange_run(struct httpc_exchange *x, size_t n);
+/* Frames data as one exchange's answer arriving step bytes at a time, the
+ * connection closing after the last (for tests and fuzzing: the framing
+ * without a socket); the exchange's result, with *res filled as it would be. */
+enum httpc_result httpc_answer_frame(const char *data, size_t len, size_t step,
+    struct httpc_response *res);
 /* Closes conn (NULL-safe); it connects again on its next exchange. */
 void httpc_conn_close(struct httpc_conn *conn);
 
