@@ -214,8 +214,8 @@ random_tree(unsigned *seed, int d)
 	case 0:
 		return random_string(seed);
 	case 1:
-		return json_object_new_int64(((int64_t)rand_r(seed) << 33) ^ rand_r(seed) ^
-		    ((int64_t)(rand_r(seed) % 2) << 63));
+		return json_object_new_int64((int64_t)(((uint64_t)rand_r(seed) << 33) ^
+		    (uint64_t)rand_r(seed) ^ ((uint64_t)(rand_r(seed) % 2) << 63)));
 	case 2:
 		return json_object_new_double((double)rand_r(seed) / (rand_r(seed) + 1));
 	case 3:
