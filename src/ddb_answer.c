@@ -21,13 +21,15 @@
 
 #include "ddb.h"
 #include "json_check.h"
+#include "json_write.h"
 #include "util.h"
 
 #define ANSWER_DEPTH_MAX	128	/* JSON nesting, as the json-c reader's limit */
 #define ANSWER_AV_DEPTH_MAX	32	/* AttributeValue nesting, as ddb_unmarshal_value */
 #define ANSWER_KEY_INLINE	64
 #define ANSWER_NUMBER_INLINE	64	/* an N text copied to the stack to be terminated */
-#define ANSWER_NAME_SLOTS	128	/* the hash of constant names (a power of two) */
+#define ANSWER_NAME_BITS	7
+#define ANSWER_NAME_SLOTS	(1 << ANSWER_NAME_BITS)	/* the hash of constant names */
 
 struct reader {
 	const char	*p, *end;
@@ -86,15 +88,19 @@ static signed char answer_name_slots[ANSWER_NAME_SLOTS];	/* index + 1, 0 for fre
 static size_t answer_name_lens[ARRAY_LEN(answer_names)];
 static pthread_once_t answer_names_once = PTHREAD_ONCE_INIT;
 
-/* FNV-1a of len bytes. */
+/* A hash of a name from its length and three of its bytes (the first, the
+ * middle and the last), multiplicative: cheap, and few collisions among
+ * answer_names (each is settled by comparing the names). */
 static uint32_t
 name_hash(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint32_t v;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	if (len == 0)
+		return 0;
+	v = (uint32_t)len ^ (uint32_t)(unsigned char)s[0] << 8 ^
+	    (uint32_t)(unsigned char)s[len - 1] << 16 ^ (uint32_t)(unsigned char)s[len / 2] << 24;
+	return (v * 0x85EBCA77u) >> (32 - ANSWER_NAME_BITS);
 }
 
 /* Fills the open-addressing hash of answer_names (once per process). */
@@ -128,18 +134,6 @@ answer_name_find(const char *s, size_t clen)
 
 static int read_value(struct reader *r, int depth, json_object **out);
 static int read_av(struct reader *r, int depth, int av_depth, json_object **out);
-
-/* The bytes that end a run of plain string bytes: '"', '\\' and the
- * control characters. */
-static const bool string_stop[256] = {
-	[0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true, [0x04] = true,
-	[0x05] = true, [0x06] = true, [0x07] = true, [0x08] = true, [0x09] = true,
-	[0x0a] = true, [0x0b] = true, [0x0c] = true, [0x0d] = true, [0x0e] = true,
-	[0x0f] = true, [0x10] = true, [0x11] = true, [0x12] = true, [0x13] = true,
-	[0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true, [0x18] = true,
-	[0x19] = true, [0x1a] = true, [0x1b] = true, [0x1c] = true, [0x1d] = true,
-	[0x1e] = true, [0x1f] = true, ['"'] = true, ['\\'] = true,
-};
 
 /* Records a syntax failure; returns -1. */
 static int
@@ -231,8 +225,7 @@ read_string(struct reader *r, struct str *s)
 	if (expect(r, '"') == -1)
 		return -1;
 	run = r->p;
-	while (r->p < r->end && !string_stop[(unsigned char)*r->p])
-		r->p++;
+	r->p += json_write_plain_len(r->p, (size_t)(r->end - r->p));
 	if (r->p < r->end && *r->p == '"') {
 		s->p = run;
 		s->len = s->clen = (size_t)(r->p - run);
@@ -266,8 +259,7 @@ read_string(struct reader *r, struct str *s)
 			return bad(r, "malformed JSON escape");
 		}
 		run = r->p;
-		while (r->p < r->end && !string_stop[(unsigned char)*r->p])
-			r->p++;
+		r->p += json_write_plain_len(r->p, (size_t)(r->end - r->p));
 	}
 	buf_append(&r->text, "", 0);	/* a terminated, possibly empty, buffer */
 	s->p = r->text.data;

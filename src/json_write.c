@@ -56,31 +56,6 @@ put(struct buf *out, const char *s, size_t n)
 	out->data[out->len] = '\0';
 }
 
-/* The length of the run of plain bytes from p: eight bytes at a time while
- * none of them is below 0x20, '"' or '\\', then byte by byte. */
-static inline size_t
-plain_run(const unsigned char *p, const unsigned char *end)
-{
-	const unsigned char *start = p;
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	uint64_t w, quote, backslash;
-
-	while (end - p >= 8) {
-		memcpy(&w, p, 8);
-		quote = w ^ (ones * '"');
-		backslash = w ^ (ones * '\\');
-		/* The "has a byte less than n" and "has a zero byte" tests: exact
-		 * for the first such byte of the word, which ends the run there. */
-		if ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
-		    ((backslash - ones) & ~backslash)) & highs)
-			break;
-		p += 8;
-	}
-	while (p < end && escape_of[*p] == 0)
-		p++;
-	return (size_t)(p - start);
-}
-
 /* Appends len bytes of s as a JSON string: each run of plain bytes with one
  * copy, room made once for the whole string and again at each escape. */
 void
@@ -93,7 +68,7 @@ json_write_string(struct buf *out, const char *s, size_t len)
 	*w++ = '"';
 	for (;;) {
 		run = p;
-		p += plain_run(p, end);
+		p += json_write_plain_len((const char *)p, (size_t)(end - p));
 		memcpy(w, run, (size_t)(p - run));
 		w += p - run;
 		if (p == end)

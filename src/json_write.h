@@ -16,6 +16,8 @@
 #define PORTAL_JSON_WRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -27,5 +29,31 @@ void json_write_value(struct buf *out, json_object *obj);
 /* Appends len bytes of s as a JSON string (quotes included), escaped as
  * above; s may hold NULs. */
 void json_write_string(struct buf *out, const char *s, size_t len);
+
+/* The number of bytes from s (of len) before the first that a JSON string
+ * cannot hold as it is: '"', '\\' or one below 0x20 (len when none). What
+ * the writer copies as it is, and what a reader takes as it is. Eight bytes
+ * at a time with the "has a byte less than n" and "has a zero byte" tests
+ * (exact for the first such byte of a word), then byte by byte. */
+static inline size_t
+json_write_plain_len(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t w, quote, backslash;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		quote = w ^ (ones * '"');
+		backslash = w ^ (ones * '\\');
+		if ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+		    ((backslash - ones) & ~backslash)) & highs)
+			break;
+		p += 8;
+	}
+	while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+		p++;
+	return (size_t)(p - (const unsigned char *)s);
+}
 
 #endif
