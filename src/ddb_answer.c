@@ -6,8 +6,14 @@
  * the members "Item", "Attributes" and "Items" become plain items as they
  * are read (the rules of ddb_unmarshal_value); every other member (Count,
  * LastEvaluatedKey, ConsumedCapacity, ...) becomes an ordinary json-c value
- * in the wire format. The text must be one RFC 8259 object. */
+ * in the wire format. The text must be one RFC 8259 object.
+ *
+ * Copies are kept for what needs them: a string without escapes is made
+ * straight from the source text (only one with escapes is decoded into a
+ * buffer first), a member name the answers repeat (answer_names) is added
+ * as a constant key, and a canonical integer N is read without strtoll. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,18 +21,116 @@
 
 #include "ddb.h"
 #include "json_check.h"
+#include "json_write.h"
 #include "util.h"
 
 #define ANSWER_DEPTH_MAX	128	/* JSON nesting, as the json-c reader's limit */
 #define ANSWER_AV_DEPTH_MAX	32	/* AttributeValue nesting, as ddb_unmarshal_value */
 #define ANSWER_KEY_INLINE	64
+#define ANSWER_NUMBER_INLINE	64	/* an N text copied to the stack to be terminated */
+#define ANSWER_NAME_BITS	7
+#define ANSWER_NAME_SLOTS	(1 << ANSWER_NAME_BITS)	/* the hash of constant names */
 
 struct reader {
 	const char	*p, *end;
 	const char	*why;		/* the first failure */
 	bool		 unmarshal;	/* the failure is a value the item form cannot hold */
-	struct buf	 text;		/* the last string read, decoded */
+	struct buf	 text;		/* the last string with escapes read, decoded */
 };
+
+/* A string as read: in the source text when it has no escape (not
+ * terminated), else decoded in r->text (terminated; it may hold NULs). As a
+ * C string (what json-c makes of a member name) it ends at its first NUL:
+ * clen is that length. */
+struct str {
+	const char	*p;
+	size_t		 len;
+	size_t		 clen;
+	bool		 terminated;
+};
+
+/* A member name ready for json-c: a constant name (added without a copy),
+ * or a copy (inline when short, else on the heap). */
+struct key {
+	const char	*name;
+	int		 constant;	/* index in answer_names, or -1 */
+	char		*heap;
+	char		 inline_name[ANSWER_KEY_INLINE];
+};
+
+/* The names the store's answers repeat: the attributes of our tables
+ * (SPEC §4), the AttributeValue tags and the members of an answer. A member
+ * name found here is added to its object as a constant key: no copy. */
+static const char *const answer_names[] = {
+	/* deliverables */
+	"id", "name", "description", "month", "status", "completion_percentage", "due_date",
+	"owner", "updated_at", "version",
+	/* metrics */
+	"unit", "baseline_value", "current_value", "target_value", "higher_is_better",
+	"history", "value", "at",
+	/* updates */
+	"title", "body", "type", "deliverable_id", "author", "email", "created_at",
+	"read_by", "feed",
+	/* users */
+	"role", "last_seen_at",
+	/* idempotency */
+	"key", "request_hash", "response", "expires_at", "in_progress_until", "headers",
+	/* AttributeValue tags */
+	"S", "N", "BOOL", "NULL", "M", "L", "SS", "NS", "B", "BS",
+	/* answers */
+	"Items", "Item", "Attributes", "Count", "ScannedCount", "LastEvaluatedKey",
+	"ConsumedCapacity", "TableName", "CapacityUnits",
+};
+_Static_assert(ARRAY_LEN(answer_names) <= 64, "one bit per name in an object's mask");
+_Static_assert(ARRAY_LEN(answer_names) * 2 <= ANSWER_NAME_SLOTS, "a sparse hash");
+
+static signed char answer_name_slots[ANSWER_NAME_SLOTS];	/* index + 1, 0 for free */
+static size_t answer_name_lens[ARRAY_LEN(answer_names)];
+static pthread_once_t answer_names_once = PTHREAD_ONCE_INIT;
+
+/* A hash of a name from its length and three of its bytes (the first, the
+ * middle and the last), multiplicative: cheap, and few collisions among
+ * answer_names (each is settled by comparing the names). */
+static uint32_t
+name_hash(const char *s, size_t len)
+{
+	uint32_t v;
+
+	if (len == 0)
+		return 0;
+	v = (uint32_t)len ^ (uint32_t)(unsigned char)s[0] << 8 ^
+	    (uint32_t)(unsigned char)s[len - 1] << 16 ^ (uint32_t)(unsigned char)s[len / 2] << 24;
+	return (v * 0x85EBCA77u) >> (32 - ANSWER_NAME_BITS);
+}
+
+/* Fills the open-addressing hash of answer_names (once per process). */
+static void
+answer_names_init(void)
+{
+	for (size_t i = 0; i < ARRAY_LEN(answer_names); i++) {
+		uint32_t h = name_hash(answer_names[i], answer_name_lens[i] = strlen(answer_names[i]));
+
+		while (answer_name_slots[h % ANSWER_NAME_SLOTS] != 0)
+			h++;
+		answer_name_slots[h % ANSWER_NAME_SLOTS] = (signed char)(i + 1);
+	}
+}
+
+/* The index in answer_names of the C string s (clen bytes), or -1. */
+static int
+answer_name_find(const char *s, size_t clen)
+{
+	uint32_t h = name_hash(s, clen);
+	int slot;
+
+	pthread_once(&answer_names_once, answer_names_init);
+	while ((slot = answer_name_slots[h % ANSWER_NAME_SLOTS]) != 0) {
+		if (answer_name_lens[slot - 1] == clen && memcmp(answer_names[slot - 1], s, clen) == 0)
+			return slot - 1;
+		h++;
+	}
+	return -1;
+}
 
 static int read_value(struct reader *r, int depth, json_object **out);
 static int read_av(struct reader *r, int depth, int av_depth, json_object **out);
@@ -111,20 +215,26 @@ read_unicode_escape(struct reader *r)
 	return 0;
 }
 
-/* A string (after white space) decoded into r->text (NUL-terminated; it may
- * hold NULs of its own: r->text.len is its length). */
+/* A string (after white space) into *s: a span of the source when it has no
+ * escape, else decoded into r->text. */
 static int
-read_string(struct reader *r)
+read_string(struct reader *r, struct str *s)
 {
 	const char *run;
 
 	if (expect(r, '"') == -1)
 		return -1;
+	run = r->p;
+	r->p += json_write_plain_len(r->p, (size_t)(r->end - r->p));
+	if (r->p < r->end && *r->p == '"') {
+		s->p = run;
+		s->len = s->clen = (size_t)(r->p - run);
+		s->terminated = false;
+		r->p++;
+		return 0;
+	}
 	buf_reset(&r->text);
 	for (;;) {
-		run = r->p;
-		while (r->p < r->end && *r->p != '"' && *r->p != '\\' && (unsigned char)*r->p >= 0x20)
-			r->p++;
 		buf_append(&r->text, run, (size_t)(r->p - run));
 		if (r->p >= r->end || (unsigned char)*r->p < 0x20)
 			return bad(r, "malformed JSON string");
@@ -148,24 +258,96 @@ read_string(struct reader *r)
 		default:
 			return bad(r, "malformed JSON escape");
 		}
+		run = r->p;
+		r->p += json_write_plain_len(r->p, (size_t)(r->end - r->p));
 	}
 	buf_append(&r->text, "", 0);	/* a terminated, possibly empty, buffer */
+	s->p = r->text.data;
+	s->len = r->text.len;
+	s->clen = strlen(r->text.data);
+	s->terminated = true;
 	return 0;
 }
 
-/* A member name into key (inline when short, else a heap copy in *heap). */
+/* A member name and its colon into *k: a constant name when it is one of
+ * answer_names, else a copy (release with key_free). */
 static int
-read_key(struct reader *r, char inline_key[ANSWER_KEY_INLINE], char **heap, const char **key)
+read_key(struct reader *r, struct key *k)
 {
-	*heap = NULL;
-	if (read_string(r) == -1 || expect(r, ':') == -1)
+	struct str s;
+
+	k->heap = NULL;
+	if (read_string(r, &s) == -1 || expect(r, ':') == -1)
 		return -1;
-	if (r->text.len < ANSWER_KEY_INLINE) {
-		memcpy(inline_key, r->text.data, r->text.len + 1);
-		*key = inline_key;
+	if ((k->constant = answer_name_find(s.p, s.clen)) >= 0)
+		k->name = answer_names[k->constant];
+	else if (s.clen < ANSWER_KEY_INLINE) {
+		memcpy(k->inline_name, s.p, s.clen);
+		k->inline_name[s.clen] = '\0';
+		k->name = k->inline_name;
 	} else
-		*key = *heap = xstrdup(r->text.data);
+		k->name = k->heap = xstrndup(s.p, s.clen);
 	return 0;
+}
+
+/* Adds value under k to obj, as json_object_object_add would (a name seen
+ * before in obj: the later value wins, in the first one's place). seen holds
+ * a bit per constant name already in obj: a new one skips json-c's lookup. */
+static void
+key_add(json_object *obj, const struct key *k, json_object *value, uint64_t *seen)
+{
+	uint64_t bit;
+
+	if (k->constant < 0) {
+		json_object_object_add(obj, k->name, value);
+		return;
+	}
+	bit = UINT64_C(1) << k->constant;
+	json_object_object_add_ex(obj, k->name, value, JSON_C_OBJECT_ADD_CONSTANT_KEY |
+	    ((*seen & bit) == 0 ? JSON_C_OBJECT_ADD_KEY_IS_NEW : 0));
+	*seen |= bit;
+}
+
+/* A decimal integer of at most 18 digits in canonical form ("0", "-7",
+ * "42"; no leading zero, no "-0") into *out: what ddb_json_number makes an
+ * int64 of, without its checks. False for every other text. */
+static bool
+small_integer(const char *s, size_t len, int64_t *out)
+{
+	size_t i = s[0] == '-' ? 1 : 0;
+	int64_t v = 0;
+
+	if (len - i == 0 || len - i > 18 || (s[i] == '0' && (len - i > 1 || i == 1)))
+		return false;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = s[0] == '-' ? -v : v;
+	return true;
+}
+
+/* The number of an N or NS text, as ddb_json_number makes it; NULL when it
+ * is not a number. */
+static json_object *
+read_n(struct reader *r, const struct str *s)
+{
+	char text[ANSWER_NUMBER_INLINE];
+	int64_t i;
+
+	if (s->len > 0 && small_integer(s->p, s->len, &i))
+		return json_object_new_int64(i);
+	if (s->terminated)
+		return ddb_json_number(s->p);
+	if (s->len < sizeof text) {
+		memcpy(text, s->p, s->len);
+		text[s->len] = '\0';
+		return ddb_json_number(text);
+	}
+	buf_reset(&r->text);
+	buf_append(&r->text, s->p, s->len);
+	return ddb_json_number(r->text.data);
 }
 
 /* A JSON number's text (RFC 8259 grammar), NUL-terminated in r->text. */
@@ -198,8 +380,8 @@ read_word(struct reader *r, const char *word)
 static int
 read_object(struct reader *r, int depth, int av_depth, bool av, json_object **out)
 {
-	char inline_key[ANSWER_KEY_INLINE], *heap;
-	const char *key;
+	struct key key;
+	uint64_t seen = 0;
 	json_object *value;
 	int rc;
 
@@ -211,12 +393,12 @@ read_object(struct reader *r, int depth, int av_depth, bool av, json_object **ou
 	if (accept(r, '}'))
 		return 0;
 	do {
-		if (read_key(r, inline_key, &heap, &key) == -1)
+		if (read_key(r, &key) == -1)
 			goto fail;
 		rc = av ? read_av(r, depth + 1, av_depth + 1, &value) : read_value(r, depth + 1, &value);
 		if (rc == 0)
-			json_object_object_add(*out, key, value);
-		free(heap);
+			key_add(*out, &key, value, &seen);
+		free(key.heap);
 		if (rc == -1)
 			goto fail;
 	} while (accept(r, ','));
@@ -234,6 +416,8 @@ enum element { ELEMENT_JSON, ELEMENT_AV, ELEMENT_AV_MAP, ELEMENT_SET_S, ELEMENT_
 static int
 read_element(struct reader *r, enum element kind, int depth, int av_depth, json_object **out)
 {
+	struct str s;
+
 	*out = NULL;
 	switch (kind) {
 	case ELEMENT_JSON:
@@ -248,11 +432,11 @@ read_element(struct reader *r, enum element kind, int depth, int av_depth, json_
 		if (r->p >= r->end || *r->p != '"')
 			return r->p < r->end ? bad_type(r, "a set member must be a string") :
 			    bad(r, "malformed JSON");
-		if (read_string(r) == -1)
+		if (read_string(r, &s) == -1)
 			return -1;
 		if (kind == ELEMENT_SET_S)
-			*out = json_object_new_string_len(r->text.data, (int)r->text.len);
-		else if ((*out = ddb_json_number(r->text.data)) == NULL)
+			*out = json_object_new_string_len(s.p, (int)s.len);
+		else if ((*out = read_n(r, &s)) == NULL)
 			return bad_value(r, "malformed number in NS");
 		return 0;
 	}
@@ -288,6 +472,7 @@ fail:
 static int
 read_value(struct reader *r, int depth, json_object **out)
 {
+	struct str s;
 	int64_t i;
 	char *end;
 
@@ -301,9 +486,9 @@ read_value(struct reader *r, int depth, json_object **out)
 	case '[':
 		return read_array(r, ELEMENT_JSON, depth, 0, out);
 	case '"':
-		if (read_string(r) == -1)
+		if (read_string(r, &s) == -1)
 			return -1;
-		*out = json_object_new_string_len(r->text.data, (int)r->text.len);
+		*out = json_object_new_string_len(s.p, (int)s.len);
 		return 0;
 	case 't':
 		if (read_word(r, "true") == -1)
@@ -330,60 +515,100 @@ read_value(struct reader *r, int depth, json_object **out)
 	}
 }
 
-/* The payload of an AttributeValue whose tag is r->text. */
-static int
-read_av_payload(struct reader *r, int depth, int av_depth, json_object **out)
+/* The AttributeValue tags. */
+enum tag { TAG_S, TAG_N, TAG_BOOL, TAG_NULL, TAG_M, TAG_L, TAG_SS, TAG_NS, TAG_B, TAG_BS,
+	TAG_UNKNOWN };
+
+/* The tag named by the C string s (clen bytes). */
+static enum tag
+tag_of(const char *s, size_t clen)
 {
-	const char *tag = r->text.data;
+	switch (clen) {
+	case 1:
+		switch (s[0]) {
+		case 'S': return TAG_S;
+		case 'N': return TAG_N;
+		case 'M': return TAG_M;
+		case 'L': return TAG_L;
+		case 'B': return TAG_B;
+		}
+		break;
+	case 2:
+		if (s[1] != 'S')
+			break;
+		switch (s[0]) {
+		case 'S': return TAG_SS;
+		case 'N': return TAG_NS;
+		case 'B': return TAG_BS;
+		}
+		break;
+	case 4:
+		if (memcmp(s, "BOOL", 4) == 0)
+			return TAG_BOOL;
+		if (memcmp(s, "NULL", 4) == 0)
+			return TAG_NULL;
+		break;
+	}
+	return TAG_UNKNOWN;
+}
+
+/* The payload of an AttributeValue tagged tag. */
+static int
+read_av_payload(struct reader *r, enum tag tag, int depth, int av_depth, json_object **out)
+{
+	struct str s;
 	bool b;
 
 	*out = NULL;
 	skip_ws(r);
 	if (r->p >= r->end)
 		return bad(r, "malformed JSON");
-	if (strcmp(tag, "S") == 0 || strcmp(tag, "N") == 0) {
-		bool numeric = tag[0] == 'N';
-
+	switch (tag) {
+	case TAG_S:
+	case TAG_N:
 		if (*r->p != '"')
 			return bad_type(r, "malformed AttributeValue");
-		if (read_string(r) == -1)
+		if (read_string(r, &s) == -1)
 			return -1;
-		if (!numeric)
-			*out = json_object_new_string_len(r->text.data, (int)r->text.len);
-		else if ((*out = ddb_json_number(r->text.data)) == NULL)
+		if (tag == TAG_S)
+			*out = json_object_new_string_len(s.p, (int)s.len);
+		else if ((*out = read_n(r, &s)) == NULL)
 			return bad_value(r, "malformed number in N");
 		return 0;
-	}
-	if (strcmp(tag, "BOOL") == 0 || strcmp(tag, "NULL") == 0) {
-		bool is_null = tag[0] == 'N';
-
+	case TAG_BOOL:
+	case TAG_NULL:
 		if (*r->p != 't' && *r->p != 'f')
 			return bad_type(r, "malformed AttributeValue");
 		b = *r->p == 't';
 		if (read_word(r, b ? "true" : "false") == -1)
 			return -1;
-		if (!is_null)
+		if (tag == TAG_BOOL)
 			*out = json_object_new_boolean(b);
 		return 0;
-	}
-	if (strcmp(tag, "M") == 0)
+	case TAG_M:
 		return *r->p != '{' ? bad_type(r, "a map must be a JSON object") :
 		    read_object(r, depth, av_depth, true, out);
-	if (strcmp(tag, "L") == 0)
+	case TAG_L:
 		return *r->p != '[' ? bad_type(r, "a list must be a JSON array") :
 		    read_array(r, ELEMENT_AV, depth, av_depth, out);
-	if (strcmp(tag, "SS") == 0 || strcmp(tag, "NS") == 0)
+	case TAG_SS:
+	case TAG_NS:
 		return *r->p != '[' ? bad_type(r, "a set must be an array") :
-		    read_array(r, tag[0] == 'N' ? ELEMENT_SET_N : ELEMENT_SET_S, depth, av_depth, out);
-	if (strcmp(tag, "B") == 0 || strcmp(tag, "BS") == 0)
+		    read_array(r, tag == TAG_NS ? ELEMENT_SET_N : ELEMENT_SET_S, depth, av_depth, out);
+	case TAG_B:
+	case TAG_BS:
 		return bad_value(r, "binary attributes are not supported");
-	return bad_value(r, "unknown AttributeValue type tag");
+	default:
+		return bad_value(r, "unknown AttributeValue type tag");
+	}
 }
 
 /* One AttributeValue, {"<tag>": payload}, unmarshalled into *out. */
 static int
 read_av(struct reader *r, int depth, int av_depth, json_object **out)
 {
+	struct str tag;
+
 	*out = NULL;
 	if (av_depth > ANSWER_AV_DEPTH_MAX)
 		return bad_value(r, "value nested too deeply");
@@ -397,9 +622,9 @@ read_av(struct reader *r, int depth, int av_depth, json_object **out)
 	skip_ws(r);
 	if (r->p < r->end && *r->p == '}')
 		return bad_value(r, "an AttributeValue must be an object with one type tag");
-	if (read_string(r) == -1 || expect(r, ':') == -1)
+	if (read_string(r, &tag) == -1 || expect(r, ':') == -1)
 		return -1;
-	if (read_av_payload(r, depth + 1, av_depth, out) == -1)
+	if (read_av_payload(r, tag_of(tag.p, tag.clen), depth + 1, av_depth, out) == -1)
 		return -1;
 	skip_ws(r);
 	if (r->p < r->end && *r->p == ',')
@@ -429,8 +654,8 @@ json_object *
 ddb_answer_parse(const char *text, size_t len, const char **why, bool *unmarshal)
 {
 	struct reader r = { .p = text, .end = text + len };
-	char inline_key[ANSWER_KEY_INLINE], *heap;
-	const char *key;
+	struct key key;
+	uint64_t seen = 0;
 	json_object *answer = NULL, *value;
 	int rc = -1;
 
@@ -441,14 +666,14 @@ ddb_answer_parse(const char *text, size_t len, const char **why, bool *unmarshal
 	if (!accept(&r, '}')) {
 		do {
 			rc = -1;
-			if (read_key(&r, inline_key, &heap, &key) == -1)
+			if (read_key(&r, &key) == -1)
 				goto out;
-			rc = read_member(&r, key, &value);
+			rc = read_member(&r, key.name, &value);
 			if (rc == 0)
-				json_object_object_add(answer, key, value);
+				key_add(answer, &key, value, &seen);
 			else
 				json_object_put(value);
-			free(heap);
+			free(key.heap);
 			if (rc == -1)
 				goto out;
 		} while (accept(&r, ','));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "json_write.h"
 
 /* Zeroes a request. */
 void
@@ -271,12 +272,9 @@ response_header(const struct response *res, const char *name)
 void
 response_json(struct response *res, int status, json_object *obj)
 {
-	const char *text;
-
 	res->status = status;
 	buf_reset(&res->body);
-	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	buf_puts(&res->body, text);
+	json_write_value(&res->body, obj);	/* json-c's PLAIN | NOSLASHESCAPE text */
 	json_object_put(obj);
 	response_set_header(res, "Content-Type", "application/json; charset=utf-8");
 }

@@ -30,7 +30,7 @@ SRC_LAYERS = {
     "util": 0,
     "log": 1,
     "config": 2,
-    "http": 3, "json_check": 3, "httpc": 3, "sigv4": 3, "creds": 3,
+    "http": 3, "json_check": 3, "json_write": 3, "httpc": 3, "sigv4": 3, "creds": 3,
     "ddb": 4, "ddb_marshal": 4, "ddb_answer": 4, "auth": 4, "user": 4, "app": 4,
     "cache": 4, "secrets": 4, "schema": 4,
     "model": 5, "model_users": 5, "model_deliverables": 5,

@@ -126,6 +126,35 @@ test_answers(void **state)
 		    "{\"S\":\"v\"}}}",
 		"{\"Item\":{\"d\":{\"S\":\"1\"},\"d\":{\"S\":\"2\"}}}",
 		"{\"Other\":[1,-2.5e3,\"s\",true,false,null,{\"x\":[]}]}",
+		/* names the reader keeps as constants: duplicates, escaped spellings, a NUL */
+		"{\"Item\":{\"id\":{\"N\":\"1\"},\"name\":{\"S\":\"a\"},\"id\":{\"N\":\"2\"}}}",
+		"{\"Item\":{\"i\\u0064\":{\"N\":\"1\"},\"id\":{\"N\":\"2\"},\"\\u0069d\":{\"S\":\"3\"}}}",
+		"{\"Item\":{\"id\":{\"N\":\"1\"},\"id\\u0000x\":{\"N\":\"2\"},\"x\\u0000\":{\"S\":\"y\"}}}",
+		"{\"Item\":{\"i\":{\"N\":\"1\"},\"ids\":{\"N\":\"2\"},\"Id\":{\"N\":\"3\"},\"\":{\"S\":\"\"}}}",
+		"{\"Count\":1,\"Count\":2,\"Items\":[],\"Items\":[{\"id\":{\"N\":\"5\"}}],\"Count\":3}",
+		"{\"Item\":{\"a\":{\"S\":\"x\"}},\"Item\":{\"b\":{\"N\":\"1\"}}}",
+		"{\"It\\u0065m\":{\"a\":{\"S\":\"x\"}},\"Item\\u0000\":{\"b\":{\"S\":\"y\"}}}",
+		"{\"Item\":{\"m\":{\"M\":{\"status\":{\"S\":\"a\"},\"status\":{\"S\":\"b\"},"
+		    "\"x\":{\"S\":\"c\"},\"x\":{\"S\":\"d\"}}}}}",
+		/* tags spelled with escapes, or cut at a NUL as json-c cuts a name */
+		"{\"Item\":{\"a\":{\"\\u0053\":\"x\"},\"b\":{\"\\u004e\":\"7\"},"
+		    "\"c\":{\"S\\u0000z\":\"y\"},\"d\":{\"BO\\u004fL\":true}}}",
+		/* strings: escapes at the start, the middle, the end, alone; plain runs */
+		"{\"Item\":{\"a\":{\"S\":\"\\nab\"},\"b\":{\"S\":\"ab\\tcd\"},\"c\":{\"S\":\"ab\\\\\"},"
+		    "\"d\":{\"S\":\"\\\"\"},\"e\":{\"S\":\"\"},\"f\":{\"SS\":[\"\",\"\\u00e9\",\"plain\"]}}}",
+		/* member names at and over the inline limit (63, 64, 65 bytes), with escapes */
+		"{\"Item\":{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":{\"S\":\"63\"},"
+		    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":{\"S\":\"64\"},"
+		    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":{\"S\":\"65\"},"
+		    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\u00e9\":{\"S\":\"e\"},"
+		    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":{\"S\":\"dup\"}}}",
+		/* numbers: the int64 fast path's edges, and what falls back */
+		"{\"Item\":{\"a\":{\"N\":\"999999999999999999\"},\"b\":{\"N\":\"-999999999999999999\"},"
+		    "\"c\":{\"N\":\"1000000000000000000\"},\"d\":{\"N\":\"-9223372036854775809\"},"
+		    "\"e\":{\"N\":\"\\u0031\\u0032\"},\"f\":{\"N\":\"1\\u00002\"},\"g\":{\"N\":\"0\"},"
+		    "\"h\":{\"N\":\"-5\"},\"i\":{\"NS\":[\"0\",\"-1\",\"1.5\",\"\\u0034\"]},"
+		    "\"j\":{\"N\":\"1.00000000000000000000000000000000000000000000000000000000000000000000001\"},"
+		    "\"k\":{\"N\":\"12345678901234567890123456789012345678901234567890123456789012345\"}}}",
 		/* refused as items */
 		"{\"Item\":{\"b\":{\"B\":\"AAE=\"}}}",
 		"{\"Item\":{\"b\":{\"BS\":[\"AAE=\"]}}}",
@@ -142,6 +171,15 @@ test_answers(void **state)
 		"{\"Item\":{\"x\":{\"SS\":[1]}}}",
 		"{\"Item\":{\"x\":{\"NS\":[\"z\"]}}}",
 		"{\"Items\":[{\"id\":{\"N\":\"1\"}},{\"id\":{\"B\":\"AA==\"}}]}",
+		"{\"Item\":{\"x\":{\"N\":\"00\"}}}",
+		"{\"Item\":{\"x\":{\"N\":\"01\"}}}",
+		"{\"Item\":{\"x\":{\"N\":\"-\"}}}",
+		"{\"Item\":{\"x\":{\"N\":\"\"}}}",
+		"{\"Item\":{\"x\":{\"N\":\"1x\"}}}",
+		"{\"Item\":{\"x\":{\"NS\":[\"1\",\"\"]}}}",
+		"{\"Item\":{\"x\":{\"SS\\u0000\":[1]}}}",
+		"{\"Item\":{\"x\":{\"BOOLEAN\":true}}}",
+		"{\"Item\":{\"x\":{\"s\":\"lower\"}}}",
 	};
 
 	(void)state;
@@ -283,6 +321,135 @@ test_random_items(void **state)
 	}
 }
 
+/* One member name for the random answers: constant names, their escaped
+ * spellings, near misses, long names and names with escapes. */
+static void
+random_name(unsigned *seed, struct buf *b)
+{
+	static const char *const names[] = { "id", "name", "status", "version", "S", "N", "M",
+		"Count", "Items", "i\\u0064", "st\\u0061tus", "idx", "i", "Name", "a",
+		"k\\u00e9y", "tab\\there", "\\u0000", "id\\u0000", "",
+		"a-long-name-of-sixty-three-bytes-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"a-long-name-of-sixty-four-bytes-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"a-long-name-with-an-escape-\\u00e9-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+
+	buf_puts(b, "\"");
+	buf_puts(b, names[rand_r(seed) % ARRAY_LEN(names)]);
+	buf_puts(b, "\":");
+}
+
+/* One string payload for the random answers, with or without escapes: any
+ * text, or (numeric) the text of a number. A value the plain form refuses is
+ * left out: with a duplicate name json-c would drop it before unmarshalling. */
+static void
+random_text(unsigned *seed, struct buf *b, bool numeric)
+{
+	static const char *const texts[] = { "", "plain", "\\n", "a\\\"b", "end\\\\",
+		"\\u00e9t\\u00e9", "\\ud83d\\ude00", "x\\u0000y", "\\/", "caf\xc3\xa9" };
+	static const char *const numbers[] = { "12", "-3", "0", "1.5", "\\u0031", "1\\u0000x",
+		"999999999999999999", "-1000000000000000000", "1E+3", "-0" };
+
+	buf_puts(b, "\"");
+	buf_puts(b, numeric ? numbers[rand_r(seed) % ARRAY_LEN(numbers)] :
+	    texts[rand_r(seed) % ARRAY_LEN(texts)]);
+	buf_puts(b, "\"");
+}
+
+/* A random AttributeValue of depth at most d. */
+static void
+random_av(unsigned *seed, struct buf *b, int d)
+{
+	bool numeric;
+	int n;
+
+	switch (rand_r(seed) % (d > 0 ? 8 : 5)) {
+	case 0:
+		buf_puts(b, "{\"S\":");
+		random_text(seed, b, false);
+		break;
+	case 1:
+		buf_puts(b, "{\"N\":");
+		random_text(seed, b, true);
+		break;
+	case 2:
+		buf_puts(b, rand_r(seed) % 2 ? "{\"BOOL\":true" : "{\"NULL\":true");
+		break;
+	case 3:
+		numeric = rand_r(seed) % 2;
+		buf_puts(b, numeric ? "{\"NS\":[" : "{\"SS\":[");
+		n = rand_r(seed) % 3;
+		for (int i = 0; i < n; i++) {
+			if (i > 0)
+				buf_puts(b, ",");
+			random_text(seed, b, numeric);
+		}
+		buf_puts(b, "]");
+		break;
+	case 4:
+		buf_puts(b, "{\"\\u0053\":");
+		random_text(seed, b, false);
+		break;
+	case 5:
+		buf_puts(b, "{\"L\":[");
+		n = rand_r(seed) % 3;
+		for (int i = 0; i < n; i++) {
+			if (i > 0)
+				buf_puts(b, ",");
+			random_av(seed, b, d - 1);
+		}
+		buf_puts(b, "]");
+		break;
+	default:
+		buf_puts(b, "{\"M\":{");
+		n = rand_r(seed) % 4;
+		for (int i = 0; i < n; i++) {
+			if (i > 0)
+				buf_puts(b, ",");
+			random_name(seed, b);
+			random_av(seed, b, d - 1);
+		}
+		buf_puts(b, "}");
+		break;
+	}
+	buf_puts(b, "}");
+}
+
+/* Random answer texts with duplicate and escaped names and escaped strings,
+ * read both ways. */
+static void
+test_random_names(void **state)
+{
+	unsigned seed = 777;
+
+	(void)state;
+	for (int round = 0; round < 400; round++) {
+		struct buf b = BUF_INIT;
+		int n = rand_r(&seed) % 4;
+
+		buf_puts(&b, "{\"Items\":[");
+		for (int i = 0; i < n; i++) {
+			int attrs = rand_r(&seed) % 8;
+
+			buf_puts(&b, i > 0 ? ",{" : "{");
+			for (int k = 0; k < attrs; k++) {
+				if (k > 0)
+					buf_puts(&b, ",");
+				random_name(&seed, &b);
+				random_av(&seed, &b, 3);
+			}
+			buf_puts(&b, "}");
+		}
+		buf_printf(&b, "],\"Count\":%d", n);
+		if (rand_r(&seed) % 2)
+			buf_puts(&b, ",\"Count\":-1,\"C\\u006funt\":2");
+		if (rand_r(&seed) % 2)
+			buf_puts(&b, ",\"LastEvaluatedKey\":{\"id\":{\"N\":\"1\"},\"id\":{\"S\":\"x\\ty\"}}");
+		buf_puts(&b, "}");
+		expect_same(b.data);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -291,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_not_json),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_random_items),
+		cmocka_unit_test(test_random_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
