@@ -23,6 +23,7 @@
 #include "creds.h"
 #include "ddb.h"
 #include "httpc.h"
+#include "json_write.h"
 #include "log.h"
 #include "sigv4.h"
 #include "util.h"
@@ -582,14 +583,14 @@ static int
 call_form(struct ddb *ddb, const char *op, json_object *request, bool plain,
     json_object **response, struct ddb_error *err)
 {
-	const char	*body;
+	struct buf	 body = BUF_INIT;
 	int		 rc;
 
 	memset(err, 0, sizeof *err);
 	*response = NULL;
-	body = json_object_to_json_string_ext(request,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	rc = call_with_retries(ddb, op, body, plain, response, err, 0);
+	json_write_value(&body, request);
+	rc = call_with_retries(ddb, op, body.data, plain, response, err, 0);
+	buf_free(&body);
 	/* After any write attempt, whatever its outcome (a timed-out write may
 	 * still have happened), tell the observer: caches must not serve what
 	 * was read before it. */
@@ -683,8 +684,10 @@ ddb_call_parallel(struct ddb *ddb, struct ddb_op *ops, size_t n)
 		memset(&ops[i].err, 0, sizeof ops[i].err);
 		ops[i].response = NULL;
 		ops[i].rc = -1;
-		bodies[i] = xstrdup(json_object_to_json_string_ext(ops[i].request,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		struct buf b = BUF_INIT;
+
+		json_write_value(&b, ops[i].request);
+		bodies[i] = buf_steal(&b);
 	}
 	for (done = 0; done < n; done += chunk) {
 		chunk = n - done < DDB_PARALLEL_MAX ? n - done : DDB_PARALLEL_MAX;
