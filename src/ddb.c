@@ -493,6 +493,8 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op,
 			error_set(err, 200, "UnmarshalError", "%s answered with an item: %s", op, why);
 		else
 			error_set(err, 200, "InvalidResponse", "%s answered with a body that is not a JSON object", op);
+		/* A 200 says the write happened: never sent again blindly. */
+		err->outcome_unknown = is_single_write(op);
 		return -1;
 	}
 	body = json_parse_body(a->response.body.data, a->response.body.len);
@@ -500,6 +502,7 @@ attempt_finish(struct ddb *ddb, struct attempt *a, const char *op,
 		if (body == NULL || !json_object_is_type(body, json_type_object)) {
 			json_object_put(body);
 			error_set(err, 200, "InvalidResponse", "%s answered with a body that is not a JSON object", op);
+			err->outcome_unknown = is_single_write(op);
 			return -1;
 		}
 		*response = body;

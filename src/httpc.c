@@ -234,6 +234,8 @@ exchange_connect(struct httpc_exchange *x)
 	/* Through an HTTP proxy (http_proxy, https_proxy): a CONNECT tunnel, so
 	 * the exchanges framed here reach the origin itself. */
 	curl_easy_setopt(c->easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	/* The framing here is HTTP/1.1's: never offer h2 in TLS's ALPN. */
+	opt.http1_1 = true;
 	if (x->share != NULL)
 		curl_easy_setopt(c->easy, CURLOPT_SHARE, x->share);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, x->res->errbuf);
@@ -260,18 +262,20 @@ exchange_connect(struct httpc_exchange *x)
 }
 
 /* True when a kept connection can carry another exchange: connected, not
- * idle past max_idle_s, and nothing to read (a closed or confused peer). */
+ * idle past max_idle_s, and nothing to read, neither on the socket nor in
+ * the TLS layer's buffer (a peer that closed it or sent what nobody asked
+ * for). A TLS record that is not data (a session ticket) is consumed. */
 static bool
 conn_reusable(const struct httpc_conn *c, long max_idle_s)
 {
-	struct pollfd p;
+	char byte;
+	size_t n = 0;
 
 	if (c->easy == NULL || c->in.len != 0)
 		return false;
 	if (max_idle_s > 0 && mono_ms() - c->idle_since_ms > max_idle_s * 1000)
 		return false;
-	p = (struct pollfd){ .fd = c->fd, .events = POLLIN };
-	return poll(&p, 1, 0) == 0;
+	return curl_easy_recv(c->easy, &byte, 1, &n) == CURLE_AGAIN;
 }
 
 /* strncasecmp for ASCII, whatever the locale. */
@@ -329,6 +333,22 @@ value_has_token(const char *v, const char *end, const char *token)
 	return false;
 }
 
+/* Is the last of the comma list [v, end) token (case-insensitive)? */
+static bool
+value_ends_with_token(const char *v, const char *end, const char *token)
+{
+	size_t n = strlen(token);
+
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if ((size_t)(end - v) < n || ascii_ncasecmp(end - n, token, n) != 0)
+		return false;
+	end -= n;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return end == v || end[-1] == ',';
+}
+
 /* Reads the head [start, start+len) (without its blank line): status line
  * and the headers that frame the body. */
 static enum step
@@ -369,7 +389,7 @@ head_parse(struct httpc_exchange *x, const char *start, size_t len)
 				return exchange_fail(x, HTTPC_NETWORK, "malformed Content-Length");
 			x->content_length = n;
 		} else if ((v = header_value(p, line_end, "transfer-encoding")) != NULL) {
-			if (!value_has_token(v, line_end, "chunked"))
+			if (!value_ends_with_token(v, line_end, "chunked"))
 				return exchange_fail(x, HTTPC_NETWORK, "unsupported Transfer-Encoding");
 			x->chunked = true;
 		} else if ((v = header_value(p, line_end, "connection")) != NULL) {
@@ -377,39 +397,61 @@ head_parse(struct httpc_exchange *x, const char *start, size_t len)
 				x->close = true;
 		}
 	}
-	if (x->chunked)
-		x->content_length = -1;	/* RFC 9112 6.3: chunked wins */
+	if (x->chunked && x->content_length >= 0) {
+		x->content_length = -1;	/* RFC 9112 6.3: chunked wins, and the */
+		x->close = true;	/* connection is not to be trusted after it */
+	}
 	if (status == 204 || status == 304)
 		x->content_length = 0;
 	return STEP_MORE;
 }
 
-/* Appends n body bytes to the answer, within its cap (with keep_prefix, what
- * fits: the rest is read and dropped). */
+/* Appends n body bytes to the answer, within its cap. */
 static enum step
 body_add(struct httpc_exchange *x, const char *data, size_t n)
 {
 	struct httpc_response *res = x->res;
-	size_t room = res->max_bytes - res->body.len;
 
-	if (n > room) {
-		if (!res->keep_prefix)
-			return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
-		res->too_large = true;
-		n = room;
-	}
+	if (n > res->max_bytes - res->body.len)
+		return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
 	buf_append(&res->body, data, n);
 	return STEP_MORE;
 }
 
-/* An answer too large for the response: fails the exchange, unless the
- * response keeps a prefix (the body then stops at the cap). */
+/* keep_prefix and the body's first max_bytes are in: the answer ends here
+ * (too_large set), and the connection is closed rather than read to its end. */
 static enum step
-too_large(struct httpc_exchange *x)
+prefix_done(struct httpc_exchange *x, const char *data)
 {
-	if (x->res->keep_prefix)
-		return STEP_MORE;
-	return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+	struct httpc_response *res = x->res;
+
+	buf_append(&res->body, data, res->max_bytes - res->body.len);
+	res->too_large = true;
+	x->close = true;
+	x->pos = x->conn->in.len;
+	return STEP_DONE;
+}
+
+/* The trailer section after the last chunk, from t: done at its empty line. */
+static enum step
+trailers_parse(struct httpc_exchange *x, const char *t)
+{
+	struct buf *in = &x->conn->in;
+	const char *end = in->data + in->len, *start = t;
+
+	for (;;) {
+		const char *nl = memchr(t, '\n', (size_t)(end - t));
+
+		if (nl == NULL)
+			return (size_t)(end - start) > HTTPC_HEAD_MAX ?
+			    exchange_fail(x, HTTPC_NETWORK, "answer trailers over %d bytes",
+			    HTTPC_HEAD_MAX) : STEP_MORE;
+		if (nl == t || (nl == t + 1 && *t == '\r')) {
+			x->pos = (size_t)(nl + 1 - in->data);
+			return STEP_DONE;
+		}
+		t = nl + 1;
+	}
 }
 
 /* Decodes the chunks read so far (from x->pos). */
@@ -419,9 +461,9 @@ chunks_parse(struct httpc_exchange *x)
 	struct buf *in = &x->conn->in;
 
 	for (;;) {
-		const char *p = in->data + x->pos, *end = in->data + in->len, *eol;
+		const char *p = in->data + x->pos, *end = in->data + in->len, *eol, *q;
 		uint64_t size = 0;
-		const char *q;
+		size_t avail, room = x->res->max_bytes - x->res->body.len;
 
 		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return (size_t)(end - p) > HTTPC_HEAD_MAX ?
@@ -433,25 +475,15 @@ chunks_parse(struct httpc_exchange *x)
 		}
 		if (q == p || (q < eol && *q != ';' && *q != '\r' && *q != ' ' && *q != '\t'))
 			return exchange_fail(x, HTTPC_NETWORK, "malformed chunk size");
-		if (size == 0) {
-			/* The trailer section ends with an empty line. */
-			const char *t = eol + 1;
-
-			for (;;) {
-				const char *nl = memchr(t, '\n', (size_t)(end - t));
-
-				if (nl == NULL)
-					return STEP_MORE;
-				if (nl == t || (nl == t + 1 && *t == '\r')) {
-					x->pos = (size_t)(nl + 1 - in->data);
-					return STEP_DONE;
-				}
-				t = nl + 1;
-			}
+		if (size == 0)
+			return trailers_parse(x, eol + 1);
+		avail = (size_t)(end - (eol + 1));
+		if (size > room) {
+			if (!x->res->keep_prefix)
+				return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+			return avail >= room ? prefix_done(x, eol + 1) : STEP_MORE;
 		}
-		if (size > x->res->max_bytes && too_large(x) == STEP_FAIL)
-			return STEP_FAIL;
-		if ((uint64_t)(end - (eol + 1)) < size + 2)
+		if (avail < 2 || avail - 2 < size)
 			return STEP_MORE;
 		if (memcmp(eol + 1 + size, "\r\n", 2) != 0)
 			return exchange_fail(x, HTTPC_NETWORK, "malformed chunk");
@@ -459,6 +491,45 @@ chunks_parse(struct httpc_exchange *x)
 			return STEP_FAIL;
 		x->pos = (size_t)(eol + 1 + size + 2 - in->data);
 	}
+}
+
+/* The body after the head: by its length, in chunks, or to the end of the
+ * connection; eof: the peer closed after what in holds. */
+static enum step
+body_parse(struct httpc_exchange *x, bool eof)
+{
+	struct buf *in = &x->conn->in;
+	const char *body = in->data + x->head_len;
+	size_t have = in->len - x->head_len, max = x->res->max_bytes;
+	bool prefix = x->res->keep_prefix;
+
+	if (x->chunked) {
+		enum step s = chunks_parse(x);
+
+		if (s == STEP_MORE && eof)
+			return exchange_fail(x, HTTPC_NETWORK, "the connection closed inside the answer");
+		return s;
+	}
+	if (x->content_length >= 0) {
+		if (prefix && (uint64_t)x->content_length > max && have >= max)
+			return prefix_done(x, body);
+		if (have < (uint64_t)x->content_length)
+			return eof ? exchange_fail(x, HTTPC_NETWORK,
+			    "the connection closed inside the answer") : STEP_MORE;
+		if (body_add(x, body, (size_t)x->content_length) != STEP_MORE)
+			return STEP_FAIL;
+		x->pos = x->head_len + (size_t)x->content_length;
+		return STEP_DONE;
+	}
+	/* No length: the body runs to the end of the connection. */
+	if (have > max)
+		return prefix ? prefix_done(x, body) :
+		    exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
+	if (!eof)
+		return STEP_MORE;
+	x->close = true;
+	x->pos = in->len;
+	return body_add(x, body, have) == STEP_MORE ? STEP_DONE : STEP_FAIL;
 }
 
 /* Parses what conn->in holds; eof: the peer closed after it. */
@@ -495,34 +566,10 @@ answer_parse(struct httpc_exchange *x, bool eof)
 			continue;
 		}
 		x->pos = x->head_len;
-		if (x->content_length > (int64_t)x->res->max_bytes && too_large(x) == STEP_FAIL)
-			return STEP_FAIL;
+		if (x->content_length > (int64_t)x->res->max_bytes && !x->res->keep_prefix)
+			return exchange_fail(x, HTTPC_TOO_LARGE, "the answer is larger than the limit");
 	}
-	if (x->chunked) {
-		enum step s = chunks_parse(x);
-
-		if (s == STEP_MORE && eof)
-			return exchange_fail(x, HTTPC_NETWORK, "the connection closed inside the answer");
-		return s;
-	}
-	if (x->content_length >= 0) {
-		if (in->len - x->head_len < (uint64_t)x->content_length)
-			return eof ? exchange_fail(x, HTTPC_NETWORK,
-			    "the connection closed inside the answer") : STEP_MORE;
-		if (body_add(x, in->data + x->head_len, (size_t)x->content_length) != STEP_MORE)
-			return STEP_FAIL;
-		x->pos = x->head_len + (size_t)x->content_length;
-		return STEP_DONE;
-	}
-	/* No length: the body runs to the end of the connection. */
-	if (in->len - x->head_len > x->res->max_bytes && too_large(x) == STEP_FAIL)
-		return STEP_FAIL;
-	if (!eof)
-		return STEP_MORE;
-	x->close = true;
-	x->pos = in->len;
-	return body_add(x, in->data + x->head_len, in->len - x->head_len) == STEP_MORE ?
-	    STEP_DONE : STEP_FAIL;
+	return body_parse(x, eof);
 }
 
 /* A complete answer: the connection is kept for the next exchange unless the
@@ -589,6 +636,9 @@ exchange_recv(struct httpc_exchange *x)
 		if (s == STEP_DONE)
 			exchange_done(x);
 		if (s != STEP_MORE)
+			return;
+		/* A peer that keeps sending must not hold the exchange past its end. */
+		if (x->end_ms != 0 && now_ms() >= x->end_ms)
 			return;
 	}
 }

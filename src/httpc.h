@@ -38,7 +38,8 @@ struct httpc_options {
 };
 
 /* What came back. The body is capped at max_bytes: more fails the transfer
- * (too_large set), or with keep_prefix keeps the first max_bytes and goes on. */
+ * (too_large set), or with keep_prefix keeps the first max_bytes and goes on
+ * (an exchange then ends there and closes its connection). */
 struct httpc_response {
 	struct buf	 body;			/* owned; httpc_response_reset frees */
 	struct buf	 head;			/* exchanges with keep_head: the answer's

@@ -19,6 +19,9 @@ A RULE is {"action": A, "ops": [...], "skip": N, "times": M, "delay_ms": D}:
           "throttle" answers 400 ProvisionedThroughputExceededException
           "error500" answers 500 InternalServerError (not forwarded)
           "apply500" forwards (the store applies it), then answers 500
+          "cut200"   forwards (the store applies it), then answers 200 with
+                     half of the store's answer, without a length, and closes
+                     the connection (a body cut short looks complete)
   ops     operation names (the X-Amz-Target suffix); absent = every operation
   skip    matching calls let through before the rule applies (default 0)
   times   how many calls it applies to (default: all)
@@ -165,6 +168,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, answer = 500, json.dumps({
                 "__type": "com.amazon.coral.service#InternalFailure",
                 "message": "injected failure after applying"}).encode()
+        if action == "cut200":
+            entry["status"], entry["end_ms"] = status, now_ms()
+            self.close_connection = True
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(answer[:len(answer) // 2])
+                self.wfile.flush()
+            except OSError:
+                pass
+            return
         self._reply(entry, status, answer)
 
     def _client_gone(self):

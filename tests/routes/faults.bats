@@ -119,6 +119,21 @@ new_metric() {
 	expect_json .current_value 42
 }
 
+@test "a metric PATCH whose store answer is a 200 cut short is applied once" {
+	local id
+	id=$(new_metric cut-patch)
+	# The store applies the UpdateItem; its 200 ends half-way (no length, closed).
+	fault '[{"action":"cut200","ops":["UpdateItem"],"times":1}]'
+	api team PATCH "/api/metrics/$id" '{"current_value":43}'
+	fault_clear
+	expect_status 200
+	expect_json .version 2
+	api admin GET "/api/metrics/$id"
+	expect_json .version 2
+	expect_json '[.history[].value]' '[0,43]'
+	expect_json .current_value 43
+}
+
 @test "a PATCH whose store answer is a 500 after applying is applied once" {
 	api admin POST /api/deliverables '{"name":"apply500","month":3}'
 	expect_status 201

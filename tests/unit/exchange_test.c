@@ -324,6 +324,15 @@ test_timeout(void **state)
 	httpc_response_reset(&res);
 }
 
+/* 70 KB of trailer lines (over the head limit of 64 KiB). */
+#define TRAILER_LINE	"X-Trailer-Line: 0123456789012345678901234567890123456789\r\n"
+#define TRAILERS_1K	TRAILER_LINE TRAILER_LINE TRAILER_LINE TRAILER_LINE TRAILER_LINE \
+	TRAILER_LINE TRAILER_LINE TRAILER_LINE TRAILER_LINE TRAILER_LINE TRAILER_LINE \
+	TRAILER_LINE TRAILER_LINE TRAILER_LINE TRAILER_LINE TRAILER_LINE
+#define TRAILERS_7K	TRAILERS_1K TRAILERS_1K TRAILERS_1K TRAILERS_1K TRAILERS_1K TRAILERS_1K TRAILERS_1K
+#define TRAILERS_70K	TRAILERS_7K TRAILERS_7K TRAILERS_7K TRAILERS_7K TRAILERS_7K \
+	TRAILERS_7K TRAILERS_7K TRAILERS_7K TRAILERS_7K TRAILERS_7K TRAILERS_7K
+
 /* Answers that fail: each a clear error, the connection closed. */
 static void
 test_bad_answers(void **state)
@@ -342,6 +351,8 @@ test_bad_answers(void **state)
 		{ "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", HTTPC_NETWORK, "Content-Length" },
 		{ "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", HTTPC_NETWORK, "Content-Length" },
 		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", HTTPC_NETWORK, "Transfer-Encoding" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", HTTPC_NETWORK, "Transfer-Encoding" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" TRAILERS_70K, HTTPC_NETWORK, "trailers over" },
 		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", HTTPC_NETWORK, "chunk size" },
 		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", HTTPC_NETWORK, "malformed chunk" },
 		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab", HTTPC_NETWORK, "closed inside the answer" },
@@ -369,7 +380,8 @@ test_bad_answers(void **state)
 }
 
 /* keep_prefix: the first max bytes, the exchange succeeds, the connection is
- * kept; keep_head: the head is there, also when the body is too large. */
+ * closed (the rest is not read); keep_head: the head is there, also when the
+ * body is too large. */
 static void
 test_prefix_and_head(void **state)
 {
@@ -387,15 +399,55 @@ test_prefix_and_head(void **state)
 	assert_string_equal(res.body.data, "{\"a\"");
 	assert_true(res.too_large);
 	assert_string_equal(res.head.data, "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 12\r\n");
+	assert_null(conn.easy);	/* the rest was not read: closed */
 	assert_int_equal(exchange(&conn, &res, NULL, 2000), HTTPC_OK);
 	assert_string_equal(res.body.data, "abcd");
 	assert_true(res.too_large);
-	assert_int_equal(atomic_load(&srv.accepts), 1);
+	assert_int_equal(atomic_load(&srv.accepts), 2);
 	res.keep_prefix = false;
 	assert_int_equal(exchange(&conn, &res, NULL, 2000), HTTPC_TOO_LARGE);
 	assert_non_null(strstr(res.head.data, "Lambda-Runtime-Aws-Request-Id: r-1\r\n"));
 	httpc_response_reset(&res);
 	httpc_conn_close(&conn);
+}
+
+/* Both Content-Length and chunked: the chunks count, the connection goes. */
+static void
+test_length_and_chunked(void **state)
+{
+	struct httpc_conn conn = { .fd = -1 };
+	struct httpc_response res;
+
+	(void)state;
+	script(1, SAY("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "5\r\nabcde\r\n0\r\n\r\n"));
+	httpc_response_init(&res, 1024);
+	assert_int_equal(exchange(&conn, &res, NULL, 2000), HTTPC_OK);
+	assert_string_equal(res.body.data, "abcde");
+	assert_null(conn.easy);
+	httpc_response_reset(&res);
+}
+
+/* A chunk size near 2^64 (size + 2 wraps): no read past the buffer, in
+ * either cap mode. */
+static void
+test_chunk_size_wraps(void **state)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "fffffffffffffffe\r\n0\r\n\r\n";
+	struct httpc_response res;
+	char *copy = xmalloc(sizeof answer - 1);	/* exactly its size: ASan sees an over-read */
+
+	(void)state;
+	memcpy(copy, answer, sizeof answer - 1);
+	for (int prefix = 0; prefix < 2; prefix++) {
+		httpc_response_init(&res, 4096);
+		res.keep_prefix = prefix;
+		assert_int_not_equal(httpc_answer_frame(copy, sizeof answer - 1, 7, &res), HTTPC_OK);
+		assert_true(res.body.len == 0);
+		httpc_response_reset(&res);
+	}
+	free(copy);
 }
 
 /* end_ms 0: no time limit (a long poll answered 300 ms later). */
@@ -490,6 +542,8 @@ main(void)
 		cmocka_unit_test(test_bad_answers),
 		cmocka_unit_test(test_prefix_and_head),
 		cmocka_unit_test(test_no_end),
+		cmocka_unit_test(test_length_and_chunked),
+		cmocka_unit_test(test_chunk_size_wraps),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_parallel),
 	};
