@@ -5,8 +5,9 @@
  * A struct ddb belongs to one thread. It keeps up to DDB_PARALLEL_MAX
  * connections to the endpoint alive (the first for sequential calls, all of
  * them for parallel ones), sharing one DNS cache and TLS session cache (a
- * curl share handle). libcurl connects them; each call is then one HTTP/1.1
- * exchange framed by httpc (send, poll, receive).
+ * curl share handle). libcurl connects them, side by side in one multi
+ * handle; each call is then one HTTP/1.1 exchange framed by httpc (send,
+ * poll, receive).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@
 struct ddb {
 	const struct config	*cfg;
 	CURLSH			*share;
+	CURLM			*multi;		/* where the connections are made */
 	struct httpc_options	 opt;		/* the connection policy */
 	struct httpc_conn	 conns[DDB_PARALLEL_MAX];
 	char			*url;
@@ -268,7 +270,7 @@ ddb_new(const struct config *cfg)
 		log_error("bad DynamoDB endpoint URL", LOG_S("endpoint", endpoint));
 		goto fail;
 	}
-	if ((ddb->share = curl_share_init()) == NULL)
+	if ((ddb->share = curl_share_init()) == NULL || (ddb->multi = curl_multi_init()) == NULL)
 		goto fail;
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(ddb->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
@@ -291,6 +293,8 @@ ddb_free(struct ddb *ddb)
 		return;
 	for (i = 0; i < DDB_PARALLEL_MAX; i++)
 		httpc_conn_close(&ddb->conns[i]);
+	if (ddb->multi != NULL)
+		curl_multi_cleanup(ddb->multi);
 	if (ddb->share != NULL)
 		curl_share_cleanup(ddb->share);
 	free(ddb->url);
@@ -325,7 +329,7 @@ attempt_init(struct ddb *ddb, struct attempt *a, size_t i, bool plain)
 	a->plain = plain;
 	httpc_response_init(&a->response, DDB_RESPONSE_MAX);
 	a->x = (struct httpc_exchange){ .conn = &ddb->conns[i], .url = ddb->url,
-	    .share = ddb->share, .opt = &ddb->opt, .res = &a->response };
+	    .share = ddb->share, .multi = ddb->multi, .opt = &ddb->opt, .res = &a->response };
 }
 
 /* Prepares one signed request in a->request; -1 with err when it cannot be

@@ -176,6 +176,7 @@ httpc_error(const struct httpc_response *res, CURLcode cc)
 #define HTTPC_READ_CHUNK	16384
 #define HTTPC_IN_KEEP		(1024 * 1024)	/* a larger read buffer is freed after use */
 #define HTTPC_CONNECT_MAX_MS	30000		/* connecting for an exchange without an end */
+#define HTTPC_POLL_MS		100		/* a wait of curl's multi while connecting */
 
 enum { PHASE_SEND, PHASE_RECV, PHASE_DONE };
 
@@ -186,6 +187,9 @@ httpc_conn_close(struct httpc_conn *conn)
 {
 	if (conn == NULL)
 		return;
+	if (conn->easy != NULL && conn->multi != NULL)
+		curl_multi_remove_handle(conn->multi, conn->easy);
+	conn->multi = NULL;
 	if (conn->easy != NULL)
 		curl_easy_cleanup(conn->easy);
 	conn->easy = NULL;
@@ -211,20 +215,21 @@ exchange_fail(struct httpc_exchange *x, enum httpc_result r, const char *fmt, ..
 	return STEP_FAIL;
 }
 
-/* Connects x's connection (blocking, within the connect time-out and end_ms). */
+/* Makes x's connection's easy handle, set up to connect (within the connect
+ * time-out and end_ms); -1 when the exchange failed. */
 static int
-exchange_connect(struct httpc_exchange *x)
+connect_start(struct httpc_exchange *x)
 {
 	struct httpc_conn *c = x->conn;
 	struct httpc_options opt = *x->opt;
-	curl_socket_t fd = CURL_SOCKET_BAD;
-	CURLcode cc;
 
 	httpc_conn_close(c);
 	opt.deadline_ms = x->end_ms;
 	opt.total_timeout_ms = 0;
 	if (x->end_ms == 0)
 		opt.total_timeout_ms = HTTPC_CONNECT_MAX_MS;	/* connecting never waits for ever */
+	/* The framing here is HTTP/1.1's: never offer h2 in TLS's ALPN. */
+	opt.http1_1 = true;
 	if ((c->easy = httpc_easy_new()) == NULL) {
 		exchange_fail(x, HTTPC_NETWORK, "out of memory in curl_easy_init");
 		return -1;
@@ -234,8 +239,6 @@ exchange_connect(struct httpc_exchange *x)
 	/* Through an HTTP proxy (http_proxy, https_proxy): a CONNECT tunnel, so
 	 * the exchanges framed here reach the origin itself. */
 	curl_easy_setopt(c->easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
-	/* The framing here is HTTP/1.1's: never offer h2 in TLS's ALPN. */
-	opt.http1_1 = true;
 	if (x->share != NULL)
 		curl_easy_setopt(c->easy, CURLOPT_SHARE, x->share);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, x->res->errbuf);
@@ -243,7 +246,16 @@ exchange_connect(struct httpc_exchange *x)
 		exchange_fail(x, HTTPC_TIMEOUT, "the time ran out before connecting");
 		return -1;
 	}
-	cc = curl_easy_perform(c->easy);
+	return 0;
+}
+
+/* The connection attempt of x ended with cc: its socket, or a failure. */
+static int
+connect_finish(struct httpc_exchange *x, CURLcode cc)
+{
+	struct httpc_conn *c = x->conn;
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, NULL);
 	if (cc == CURLE_OK && (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
 	    fd == CURL_SOCKET_BAD))
@@ -258,7 +270,48 @@ exchange_connect(struct httpc_exchange *x)
 		return -1;
 	}
 	c->fd = fd;
+	c->in.len = 0;
 	return 0;
+}
+
+/* Connects the exchanges of want[0..k) side by side on multi; their easy
+ * handles stay in it (curl keeps a connect-only connection only while its
+ * handle is in the multi that made it). */
+static void
+connect_side_by_side(CURLM *multi, struct httpc_exchange **want, size_t k)
+{
+	CURLcode result[16];
+	bool done[16];
+	CURLMsg *msg;
+	int running = 0, left;
+	size_t i, pending = k;
+
+	for (i = 0; i < k; i++) {
+		result[i] = CURLE_FAILED_INIT;
+		done[i] = curl_multi_add_handle(multi, want[i]->conn->easy) != CURLM_OK;
+		if (done[i])
+			pending--;
+		else
+			want[i]->conn->multi = multi;
+	}
+	while (pending > 0) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+			for (i = 0; i < k; i++) {
+				if (msg->msg == CURLMSG_DONE && !done[i] &&
+				    msg->easy_handle == want[i]->conn->easy) {
+					result[i] = msg->data.result;
+					done[i] = true;
+					pending--;
+				}
+			}
+		}
+		if (pending > 0)
+			curl_multi_poll(multi, NULL, 0, HTTPC_POLL_MS, NULL);
+	}
+	for (i = 0; i < k; i++)
+		(void)connect_finish(want[i], done[i] ? result[i] : CURLE_COULDNT_CONNECT);
 }
 
 /* True when a kept connection can carry another exchange: connected, not
@@ -675,6 +728,9 @@ httpc_answer_frame(const char *data, size_t len, size_t step, struct httpc_respo
 static void
 exchanges_connect(struct httpc_exchange *x, size_t n)
 {
+	struct httpc_exchange *want[16];
+	size_t k = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct httpc_conn *c = x[i].conn;
 
@@ -692,10 +748,19 @@ exchanges_connect(struct httpc_exchange *x, size_t n)
 			exchange_fail(&x[i], HTTPC_TIMEOUT, "the time ran out before sending");
 			continue;
 		}
-		if (!conn_reusable(c, x[i].opt->max_idle_s) && exchange_connect(&x[i]) == -1)
+		if (conn_reusable(c, x[i].opt->max_idle_s)) {
+			c->in.len = 0;
 			continue;
-		c->in.len = 0;
+		}
+		if (connect_start(&x[i]) == -1)
+			continue;
+		if (x[i].multi != NULL && (k == 0 || x[i].multi == want[0]->multi))
+			want[k++] = &x[i];
+		else
+			(void)connect_finish(&x[i], curl_easy_perform(c->easy));
 	}
+	if (k > 0)
+		connect_side_by_side(want[0]->multi, want, k);
 }
 
 int

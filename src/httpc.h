@@ -84,6 +84,7 @@ const char *httpc_error(const struct httpc_response *res, CURLcode cc);
 /* A kept connection to one origin, used by one thread at a time. */
 struct httpc_conn {
 	CURL		*easy;		/* NULL: not connected */
+	CURLM		*multi;		/* the multi handle easy stays in, or NULL */
 	curl_socket_t	 fd;
 	int64_t		 idle_since_ms;	/* mono_ms() when the last answer ended */
 	struct buf	 in;		/* answer bytes read */
@@ -102,6 +103,9 @@ struct httpc_exchange {
 	struct httpc_conn		*conn;
 	const char			*url;		/* the origin conn connects to */
 	CURLSH				*share;		/* NULL or a DNS/TLS-session share */
+	CURLM				*multi;		/* NULL, or where connections are made
+							 * side by side (they stay in it while
+							 * open: it must outlive them) */
 	const struct httpc_options	*opt;		/* the connection policy */
 	const char			*request;	/* head and body, as sent */
 	size_t				 request_len;
@@ -122,7 +126,8 @@ struct httpc_exchange {
 
 /* Runs n exchanges at once (each on its own connection): connects those
  * whose connection is closed, stale (readable while idle) or idle longer
- * than opt->max_idle_s, sends every request, and reads every answer until
+ * than opt->max_idle_s (side by side when they name a multi handle, else
+ * one after the other), sends every request, and reads every answer until
  * each is complete, failed or past its end_ms. 0 when all are HTTPC_OK,
  * -1 otherwise (see each result and res->errbuf). */
 int httpc_exchange_run(struct httpc_exchange *x, size_t n);

@@ -529,6 +529,44 @@ test_parallel(void **state)
 	free(url);
 }
 
+/* Connections made side by side in a multi handle stay usable there: three
+ * exchanges, one connection closed and made again beside the two kept ones,
+ * then three more exchanges. */
+static void
+test_parallel_multi(void **state)
+{
+	struct httpc_conn conn[3] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
+	struct httpc_response res[3];
+	struct httpc_exchange x[3];
+	char *url = xasprintf("http://127.0.0.1:%d/", srv.port);
+	CURLM *multi = curl_multi_init();
+
+	(void)state;
+	script(6, SAY(OK_12), SAY(OK_12), SAY(OK_12), SAY(OK_12), SAY(OK_12), SAY(OK_12));
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 3; i++) {
+			httpc_response_init(&res[i], 1024);
+			x[i] = (struct httpc_exchange){ .conn = &conn[i], .url = url, .opt = &opt,
+			    .multi = multi, .request = request, .request_len = sizeof request - 1,
+			    .end_ms = now_ms() + 3000, .res = &res[i] };
+		}
+		assert_int_equal(httpc_exchange_run(x, 3), 0);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(x[i].result, HTTPC_OK);
+			assert_string_equal(res[i].body.data, "{\"a\":\"1234\"}");
+			assert_ptr_equal(conn[i].multi, multi);
+			httpc_response_reset(&res[i]);
+		}
+		if (round == 0)
+			httpc_conn_close(&conn[1]);
+	}
+	assert_int_equal(atomic_load(&srv.accepts), 4);
+	for (int i = 0; i < 3; i++)
+		httpc_conn_close(&conn[i]);
+	curl_multi_cleanup(multi);
+	free(url);
+}
+
 int
 main(void)
 {
@@ -546,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_chunk_size_wraps),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_parallel),
+		cmocka_unit_test(test_parallel_multi),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
