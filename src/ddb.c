@@ -36,7 +36,6 @@
 #define DDB_JSON_DEPTH_MAX	128	/* AttributeValues nest twice as deep as items */
 #define DDB_PAGES_MAX		100000	/* a guard against an endpoint that never ends a scan */
 #define DDB_SIGNED_HEADERS_MAX	5
-#define DDB_POLL_MS		1000
 #define DDB_TOKEN_BYTES		16
 
 struct ddb {

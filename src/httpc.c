@@ -331,23 +331,6 @@ conn_reusable(const struct httpc_conn *c, long max_idle_s)
 	return curl_easy_recv(c->easy, &byte, 1, &n) == CURLE_AGAIN;
 }
 
-/* strncasecmp for ASCII, whatever the locale. */
-static int
-ascii_ncasecmp(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
-
-		if (ca >= 'A' && ca <= 'Z')
-			ca += 'a' - 'A';
-		if (cb >= 'A' && cb <= 'Z')
-			cb += 'a' - 'A';
-		if (ca != cb)
-			return ca - cb;
-	}
-	return 0;
-}
-
 /* Case-insensitive: does the header line [name, end) have this name? */
 static const char *
 header_value(const char *line, const char *end, const char *name)

@@ -699,6 +699,19 @@ ascii_casecmp(const char *a, const char *b)
 	}
 }
 
+/* ASCII case-insensitive strncmp over exactly n bytes (no NUL stops it). */
+int
+ascii_ncasecmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ca = tolower((unsigned char)a[i]), cb = tolower((unsigned char)b[i]);
+
+		if (ca != cb)
+			return ca - cb;
+	}
+	return 0;
+}
+
 /* Strict decimal integer in [min, max]. */
 int
 parse_long(const char *s, long min, long max, long *out)

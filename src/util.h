@@ -80,6 +80,8 @@ char *percent_encode(const char *s, bool encode_slash);
 bool utf8_valid(const char *s, size_t len);
 /* Case-insensitive ASCII comparison. */
 int ascii_casecmp(const char *a, const char *b);
+/* The same over exactly n bytes of each. */
+int ascii_ncasecmp(const char *a, const char *b, size_t n);
 /* Parses a decimal integer strictly (whole string, range); -1 on failure. */
 int parse_long(const char *s, long min, long max, long *out);
 
