@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -99,44 +98,42 @@ id_ok(const char *id)
 	return true;
 }
 
-/* A header line "Name: value" split into a trimmed value when the name matches. */
+/* The value of an invocation header of the /next answer (NULL when absent
+ * or over RUNTIME_MAX_HEADER_BYTES). */
 static char *
-header_value(const char *line, size_t n, const char *name)
+next_header(const struct httpc_response *res, const char *name)
 {
-	size_t nl = strlen(name);
-	const char *v, *end;
+	char *v = httpc_head_value(res, name);
 
-	if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
-		return NULL;
-	v = line + nl + 1;
-	end = line + n;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	return xstrndup(v, (size_t)(end - v));
+	if (v != NULL && strlen(v) > RUNTIME_MAX_HEADER_BYTES) {
+		free(v);
+		v = NULL;
+	}
+	return v;
 }
 
-/* Picks the invocation's headers out of one header line of the /next answer. */
+/* Picks the invocation's headers out of the /next answer's head. */
 static void
-next_header(struct runtime_invocation *inv, const char *line, size_t n)
+next_headers(struct runtime_invocation *inv, const struct httpc_response *res)
 {
 	char *v;
 
-	if (n > RUNTIME_MAX_HEADER_BYTES)
-		return;
-	if ((v = header_value(line, n, "Lambda-Runtime-Aws-Request-Id")) != NULL) {
-		snprintf(inv->request_id, sizeof inv->request_id, "%s", v);
-		free(v);
-	} else if ((v = header_value(line, n, "Lambda-Runtime-Deadline-Ms")) != NULL) {
+	/* An id too long to hold stays unset (never cut: it names the invocation). */
+	if ((v = next_header(res, "Lambda-Runtime-Aws-Request-Id")) != NULL &&
+	    strlen(v) < sizeof inv->request_id)
+		memcpy(inv->request_id, v, strlen(v) + 1);
+	free(v);
+	if ((v = next_header(res, "Lambda-Runtime-Deadline-Ms")) != NULL) {
 		long long ms = strtoll(v, NULL, 10);
 
 		inv->deadline_ms = ms > 0 ? (int64_t)ms : 0;
-		free(v);
-	} else if ((v = header_value(line, n, "Lambda-Runtime-Trace-Id")) != NULL) {
+	}
+	free(v);
+	if ((v = next_header(res, "Lambda-Runtime-Trace-Id")) != NULL) {
 		free(inv->trace_id);
 		inv->trace_id = v;
-	} else if ((v = header_value(line, n, "Lambda-Runtime-Invoked-Function-Arn")) != NULL) {
+	}
+	if ((v = next_header(res, "Lambda-Runtime-Invoked-Function-Arn")) != NULL) {
 		free(inv->function_arn);
 		inv->function_arn = v;
 	}
@@ -192,12 +189,7 @@ runtime_next(struct runtime *rt, struct runtime_invocation *inv, char **cause)
 	httpc_response_init(&res, RUNTIME_MAX_EVENT_BYTES);
 	res.keep_head = true;
 	r = exchange(rt, "GET", "/invocation/next", "", NULL, 0, 0, &res);
-	for (const char *p = res.head.data, *end = p + res.head.len, *eol; p != NULL && p < end;
-	    p = eol + 1) {
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			eol = end;
-		next_header(inv, p, (size_t)(eol - p));
-	}
+	next_headers(inv, &res);
 	inv->event_too_large = res.too_large;
 	if (r != HTTPC_OK && r != HTTPC_TOO_LARGE)
 		rc = cause_set(cause, "GET /invocation/next: %s", res.errbuf);

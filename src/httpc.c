@@ -345,6 +345,24 @@ header_value(const char *line, const char *end, const char *name)
 	return line;
 }
 
+char *
+httpc_head_value(const struct httpc_response *res, const char *name)
+{
+	const char *p = res->head.data, *end = p + res->head.len, *eol, *v, *line_end;
+
+	for (; p != NULL && p < end; p = eol + 1) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		line_end = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		if ((v = header_value(p, line_end, name)) == NULL)
+			continue;
+		while (line_end > v && (line_end[-1] == ' ' || line_end[-1] == '\t'))
+			line_end--;
+		return xstrndup(v, (size_t)(line_end - v));
+	}
+	return NULL;
+}
+
 /* Does the value [v, end) hold token (case-insensitive, comma list)? */
 static bool
 value_has_token(const char *v, const char *end, const char *token)

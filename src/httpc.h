@@ -136,6 +136,10 @@ int httpc_exchange_run(struct httpc_exchange *x, size_t n);
  * without a socket); the exchange's result, with *res filled as it would be. */
 enum httpc_result httpc_answer_frame(const char *data, size_t len, size_t step,
     struct httpc_response *res);
+/* The value of header name (case-insensitive) in res->head (an exchange with
+ * keep_head), trimmed; the first such header; NULL when absent. The caller
+ * frees it. */
+char *httpc_head_value(const struct httpc_response *res, const char *name);
 /* Closes conn (NULL-safe); it connects again on its next exchange. */
 void httpc_conn_close(struct httpc_conn *conn);
 

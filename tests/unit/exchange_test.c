@@ -407,6 +407,14 @@ test_prefix_and_head(void **state)
 	res.keep_prefix = false;
 	assert_int_equal(exchange(&conn, &res, NULL, 2000), HTTPC_TOO_LARGE);
 	assert_non_null(strstr(res.head.data, "Lambda-Runtime-Aws-Request-Id: r-1\r\n"));
+	{
+		char *v = httpc_head_value(&res, "lambda-runtime-aws-request-id");
+
+		assert_non_null(v);
+		assert_string_equal(v, "r-1");
+		free(v);
+		assert_null(httpc_head_value(&res, "lambda-runtime"));
+	}
 	httpc_response_reset(&res);
 	httpc_conn_close(&conn);
 }
