@@ -47,6 +47,8 @@ struct ddb {
 	char			*url;
 	char			*host;		/* Host header value, as signed */
 	char			*path;
+	char			*head;		/* the request line and the headers
+						 * every call sends alike */
 	unsigned		 requests;
 	int64_t			 deadline_ms;
 };
@@ -247,6 +249,9 @@ endpoint_parse(struct ddb *ddb, const char *endpoint)
 	ddb->host = port != NULL ? xasprintf("%s:%s", host, port) : xstrdup(host);
 	ddb->path = xstrdup(path != NULL && *path != '\0' ? path : "/");
 	ddb->url = xstrdup(endpoint);
+	ddb->head = xconcat("POST ", ddb->path, " HTTP/1.1\r\nHost: ", ddb->host,
+	    "\r\nUser-Agent: " DDB_USER_AGENT "\r\nContent-Type: " DDB_CONTENT_TYPE "\r\n",
+	    (char *)NULL);
 	rc = 0;
 out:
 	curl_free(host);
@@ -299,6 +304,7 @@ ddb_free(struct ddb *ddb)
 	free(ddb->url);
 	free(ddb->host);
 	free(ddb->path);
+	free(ddb->head);
 	free(ddb);
 }
 
@@ -387,12 +393,7 @@ attempt_prepare(struct ddb *ddb, struct attempt *a, const char *op, const char *
 		return -1;
 	}
 	buf_reserve(&a->request, 1024 + body_len);
-	buf_puts(&a->request, "POST ");
-	buf_puts(&a->request, ddb->path);
-	buf_puts(&a->request, " HTTP/1.1\r\n");
-	header_add(&a->request, "Host", ddb->host);
-	header_add(&a->request, "User-Agent", DDB_USER_AGENT);
-	header_add(&a->request, "Content-Type", DDB_CONTENT_TYPE);
+	buf_puts(&a->request, ddb->head);
 	header_add(&a->request, "X-Amz-Date", amz_date);
 	header_add(&a->request, "X-Amz-Target", target);
 	if (creds.session_token[0] != '\0')
